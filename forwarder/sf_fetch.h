@@ -1,0 +1,95 @@
+/* sf_fetch.h - the fetch stage: OAuth2 client-credentials tokens per
+ * (tenant, API) and paged, windowed reads of one tenant's alerts from Graph
+ * alerts_v2, MDE /api/alerts or the legacy SIEM API.
+ * It does not dedup, render or keep cursors (the pipeline does); it never
+ * sleeps for Retry-After (it reports it). Calls are blocking: the pipeline
+ * runs one tenant per worker thread, each with its own sf_api_client. */
+#ifndef SF_FETCH_H
+#define SF_FETCH_H
+
+#include <stdint.h>
+#include <json-c/json.h>
+#include "sf_err.h"
+
+enum sf_source { SF_SRC_GRAPH, SF_SRC_MDE, SF_SRC_SIEM };
+
+/* Everything the fetch stage needs to know of a tenant. All borrowed
+ * (from the loaded config); must outlive every call that uses it. */
+struct sf_fetch_tenant {
+    const char *name;          /* configured name, for logs */
+    const char *tenant_id;     /* Entra tenant GUID */
+    enum sf_source source;
+    const char *client_id;
+    const char *client_secret; /* NULL when certificate auth is used */
+    const char *cert_file;     /* PEM certificate (certificate auth) */
+    const char *key_file;      /* PEM private key */
+    const char *key_password;  /* NULL if the key is not encrypted */
+    const char *authority;     /* https://login.microsoftonline.com */
+    const char *api_base;      /* https://graph.microsoft.com, ... */
+    const char *filter;        /* extra OData filter (graph), or NULL */
+    int page_size;             /* $top */
+};
+
+/* Process-wide settings shared by every client. Borrowed strings. */
+struct sf_fetch_opts {
+    const char *organization;  /* User-Agent: MdatpPartner-<org>-siemfwd/<ver> */
+    const char *ca_file;       /* extra trust, or NULL */
+    long timeout_ms;           /* per HTTP call */
+    size_t max_response;       /* bytes; larger bodies are an error */
+};
+
+/* Token cache shared by all worker threads (internally locked). Holds the
+ * secrets' products (tokens); never logs them. */
+struct sf_token_cache;
+sf_err sf_token_cache_new(struct sf_token_cache **out);
+void sf_token_cache_free(struct sf_token_cache *tc);
+/* Number of tokens fetched so far (metrics). */
+uint64_t sf_token_cache_renewals(const struct sf_token_cache *tc);
+
+/* One per worker thread: a CURL easy handle (connection reuse) + buffers. */
+struct sf_api_client;
+sf_err sf_api_client_new(const struct sf_fetch_opts *o, struct sf_token_cache *tc,
+                         struct sf_api_client **out);
+void sf_api_client_free(struct sf_api_client *c);
+
+/* Outcome details of a failed call. */
+struct sf_fetch_status {
+    long http_status;          /* last HTTP status seen, 0 if none */
+    int64_t retry_after_ms;    /* from 429/503 Retry-After, else 0 */
+    int auth_failed;           /* 1 if consent/permission/credentials refused */
+    char msg[512];             /* human sentence, no secrets */
+};
+
+/* Called once per page, in order. alerts is a json array, borrowed for the
+ * duration of the call. Return SF_OK to continue, anything else stops the
+ * fetch, which then returns that error. */
+typedef sf_err (*sf_page_fn)(void *opaque, json_object *alerts);
+
+/* Read every alert whose last-update time t satisfies from_ms <= t < until_ms
+ * (Graph lastUpdateDateTime, MDE lastUpdateTime, SIEM LastProcessedTimeUtc),
+ * page by page. Handles token renewal (a 401 renews once), nextLink paging
+ * with fallback to time-boundary paging, MDE window splitting when a page is
+ * full. Returns SF_OK, SF_ERR_THROTTLED (st->retry_after_ms), SF_ERR_AUTH,
+ * SF_ERR_HTTP, SF_ERR_NETWORK, SF_ERR_TIMEOUT, SF_ERR_PARSE (malformed page),
+ * SF_ERR_LIMIT (response too large), or the page callback's error. */
+sf_err sf_fetch_window(struct sf_api_client *c, const struct sf_fetch_tenant *t,
+                       int64_t from_ms, int64_t until_ms,
+                       sf_page_fn on_page, void *opaque, struct sf_fetch_status *st);
+
+/* Get a token and make one minimal API call ($top=1): `siemfwd check --online`. */
+sf_err sf_fetch_probe(struct sf_api_client *c, const struct sf_fetch_tenant *t,
+                      struct sf_fetch_status *st);
+
+/* The dedup key of one alert of this source: id and last-update time.
+ * id is borrowed from the alert. -1 if the alert lacks them (bad record). */
+int sf_alert_key(enum sf_source src, json_object *alert, const char **id,
+                 int64_t *last_update_ms);
+
+/* Admin-consent URL a customer opens to onboard (writes into buf). */
+int sf_consent_url(const char *authority, const char *client_id, const char *tenant,
+                   const char *redirect_uri, char *buf, size_t n);
+
+int sf_source_parse(const char *name, enum sf_source *src);
+const char *sf_source_name(enum sf_source src);
+
+#endif
