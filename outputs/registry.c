@@ -1,0 +1,50 @@
+/* registry.c - the table of output types (`type:` value -> sf_output_type)
+ * and the names of verdicts. Adding an output: one extern line and one table
+ * line below. Holds no state; every type descriptor is static const data. */
+#include <stddef.h>
+#include <string.h>
+
+#include "sf_output.h"
+
+/* One line per output type, defined in outputs/<type>.c. */
+extern const struct sf_output_type sf_output_syslog;
+
+static const struct sf_output_type *const types[] = {
+    &sf_output_syslog,
+};
+
+#define NTYPES (sizeof(types) / sizeof(types[0]))
+
+const struct sf_output_type *sf_output_type_find(const char *name)
+{
+    if (!name)
+        return NULL;
+    for (size_t i = 0; i < NTYPES; i++)
+        if (strcmp(types[i]->name, name) == 0)
+            return types[i];
+    return NULL;
+}
+
+const char *const *sf_output_type_names(void)
+{
+    static const char *names[NTYPES + 1];
+
+    /* Filled on every call from const data: idempotent, so concurrent
+     * callers write the same values. */
+    for (size_t i = 0; i < NTYPES; i++)
+        names[i] = types[i]->name;
+    names[NTYPES] = NULL;
+    return names;
+}
+
+const char *sf_verdict_name(enum sf_verdict v)
+{
+    switch (v) {
+    case SF_V_DELIVERED: return "delivered";
+    case SF_V_RETRY: return "retry";
+    case SF_V_RECONNECT: return "reconnect";
+    case SF_V_REJECTED: return "rejected";
+    case SF_V_FATAL: return "fatal";
+    }
+    return "unknown";
+}
