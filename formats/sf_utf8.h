@@ -1,0 +1,34 @@
+/* sf_utf8.h - UTF-8 validation, sanitising (invalid -> U+FFFD) and
+ * boundary-safe truncation, shared by the renderers and other modules.
+ * Pure functions on caller-owned bytes; nothing here allocates except
+ * sf_utf8_sanitize, which appends to a caller-owned sf_buf. */
+#ifndef SF_UTF8_H
+#define SF_UTF8_H
+
+#include <stddef.h>
+#include "sf_buf.h"
+
+/* U+FFFD REPLACEMENT CHARACTER, UTF-8 encoded (3 bytes). */
+#define SF_UTF8_REPLACEMENT "\xEF\xBF\xBD"
+#define SF_UTF8_REPLACEMENT_LEN 3
+
+/* Decode the unit starting at s (n >= 1 bytes available). Returns how many
+ * bytes it spans. *valid is 1 for a well-formed character, 0 for a maximal
+ * invalid subpart (Unicode ch. 3 "U+FFFD substitution of maximal subparts":
+ * overlongs, surrogates, > U+10FFFF, stray continuations and truncated
+ * sequences), which a sanitiser replaces with exactly one U+FFFD. */
+size_t sf_utf8_next(const char *s, size_t n, int *valid);
+
+/* 1 if s[0..n) is well-formed UTF-8, else 0. */
+int sf_utf8_valid(const char *s, size_t n);
+
+/* Append s[0..n) to out with every maximal invalid subpart replaced by
+ * U+FFFD. Returns SF_ERR_LIMIT / SF_ERR_NOMEM from the buffer. */
+sf_err sf_utf8_sanitize(struct sf_buf *out, const char *s, size_t n);
+
+/* Largest length <= max (and <= n) such that s[0..len) ends on a unit
+ * boundary (never inside a multi-byte character). Exact for any input,
+ * valid or not. */
+size_t sf_utf8_prefix(const char *s, size_t n, size_t max);
+
+#endif

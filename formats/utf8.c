@@ -1,0 +1,118 @@
+/* utf8.c - UTF-8 decoding by maximal subparts, sanitising and safe prefix
+ * lengths (see sf_utf8.h). Does not normalise or judge printability; the
+ * caller owns every buffer. */
+#include <string.h>
+
+#include "sf_utf8.h"
+
+/* Allowed range of the second byte for each lead byte (Unicode Table 3-7,
+ * "Well-Formed UTF-8 Byte Sequences"); later bytes are always 80..BF. */
+static int lead_info(unsigned char c, size_t *len, unsigned char *lo, unsigned char *hi)
+{
+    *lo = 0x80;
+    *hi = 0xBF;
+    if (c >= 0xC2 && c <= 0xDF)
+        *len = 2;
+    else if (c >= 0xE0 && c <= 0xEF)
+        *len = 3;
+    else if (c >= 0xF0 && c <= 0xF4)
+        *len = 4;
+    else
+        return 0;
+    if (c == 0xE0)
+        *lo = 0xA0;           /* overlong 3-byte */
+    else if (c == 0xED)
+        *hi = 0x9F;           /* UTF-16 surrogates D800..DFFF */
+    else if (c == 0xF0)
+        *lo = 0x90;           /* overlong 4-byte */
+    else if (c == 0xF4)
+        *hi = 0x8F;           /* above U+10FFFF */
+    return 1;
+}
+
+size_t sf_utf8_next(const char *s, size_t n, int *valid)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    size_t len, i;
+    unsigned char lo, hi;
+
+    *valid = 0;
+    if (n == 0)
+        return 0;
+    if (p[0] < 0x80) {
+        *valid = 1;
+        return 1;
+    }
+    if (!lead_info(p[0], &len, &lo, &hi))
+        return 1;             /* C0, C1, F5..FF, stray continuation */
+    if (n < 2 || p[1] < lo || p[1] > hi)
+        return 1;
+    for (i = 2; i < len; i++) {
+        if (i >= n || p[i] < 0x80 || p[i] > 0xBF)
+            return i;         /* truncated: the prefix so far is one subpart */
+    }
+    *valid = 1;
+    return len;
+}
+
+int sf_utf8_valid(const char *s, size_t n)
+{
+    size_t i = 0;
+    int valid;
+
+    while (i < n) {
+        if ((unsigned char)s[i] < 0x80) {
+            i++;
+            continue;
+        }
+        i += sf_utf8_next(s + i, n - i, &valid);
+        if (!valid)
+            return 0;
+    }
+    return 1;
+}
+
+sf_err sf_utf8_sanitize(struct sf_buf *out, const char *s, size_t n)
+{
+    size_t i = 0, run = 0;
+    sf_err err = SF_OK;
+    int valid;
+
+    while (i < n) {
+        size_t k = (unsigned char)s[i] < 0x80 ? 1 : sf_utf8_next(s + i, n - i, &valid);
+        if ((unsigned char)s[i] < 0x80 || valid) {
+            i += k;
+            continue;
+        }
+        /* flush the good run before the invalid subpart, then U+FFFD */
+        err = sf_buf_add(out, s + run, i - run);
+        if (!err)
+            err = sf_buf_add(out, SF_UTF8_REPLACEMENT, SF_UTF8_REPLACEMENT_LEN);
+        if (err)
+            goto out;
+        i += k;
+        run = i;
+    }
+    err = sf_buf_add(out, s + run, n - run);
+out:
+    return err;
+}
+
+size_t sf_utf8_prefix(const char *s, size_t n, size_t max)
+{
+    size_t p, steps = 0;
+    int valid;
+
+    if (max >= n)
+        return n;
+    /* A unit covering position max starts at the nearest non-continuation
+     * byte at most 3 bytes back; stray continuations are 1-byte units. */
+    p = max;
+    while (p > 0 && steps < 3 && ((unsigned char)s[p] & 0xC0) == 0x80) {
+        p--;
+        steps++;
+    }
+    if (p == max)
+        return max;
+    return p + sf_utf8_next(s + p, n - p, &valid) > max ? p : max;
+}
