@@ -1,7 +1,59 @@
-/* main.c - siemfwd entry point (placeholder until the CLI lands). */
+/* main.c - siemfwd entry point: dispatches to the subcommands of DESIGN §3.
+ * Owns nothing beyond argv; each subcommand cleans up after itself. */
 #include <stdio.h>
-int main(void)
+#include <string.h>
+
+#include "sf_cli.h"
+
+static const char usage_text[] =
+    "usage: siemfwd COMMAND [OPTIONS]\n"
+    "\n"
+    "Pull Microsoft Defender alerts from many customer tenants and deliver them\n"
+    "as CEF, LEEF or JSON to syslog (TCP/TLS), Kafka and Splunk HEC.\n"
+    "\n"
+    "commands:\n"
+    "  run    -c FILE [--once]        run the pipeline in the foreground;\n"
+    "                                 --once: one poll cycle per tenant, drain, exit\n"
+    "  check  -c FILE [--online]      validate the config and every map it names;\n"
+    "                                 --online: get a token and call the API per tenant\n"
+    "  render -m MAP [--format cef|leef|json] [--tenant NAME] [--tenant-id ID] [FILE|-]\n"
+    "                                 render alerts (JSON array, API page or JSON lines)\n"
+    "  state  -c FILE                 per tenant and output: cursor, lag, last error\n"
+    "  consent-url --client-id ID [--tenant T] [--redirect-uri URI]\n"
+    "                                 the admin-consent link a customer opens to onboard\n"
+    "  --version                      print the version\n"
+    "  --help                         this text; `siemfwd COMMAND --help` for details\n"
+    "\n"
+    "exit codes: 0 ok, 1 runtime failure, 2 usage or configuration error\n";
+
+int main(int argc, char **argv)
 {
-    puts("siemfwd " SIEMFWD_VERSION);
-    return 0;
+    if (argc < 2) {
+        fputs(usage_text, stderr);
+        return SF_EXIT_USAGE;
+    }
+    const char *cmd = argv[1];
+    if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0 || strcmp(cmd, "help") == 0) {
+        fputs(usage_text, stdout);
+        return SF_EXIT_OK;
+    }
+    if (strcmp(cmd, "--version") == 0 || strcmp(cmd, "-V") == 0) {
+        printf("siemfwd %s\n", SIEMFWD_VERSION);
+        return SF_EXIT_OK;
+    }
+    static const struct {
+        const char *name;
+        int (*fn)(int, char **);
+    } cmds[] = {
+        { "run", sf_cmd_run },
+        { "check", sf_cmd_check },
+        { "render", sf_cmd_render },
+        { "state", sf_cmd_state },
+        { "consent-url", sf_cmd_consent_url },
+    };
+    for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
+        if (strcmp(cmd, cmds[i].name) == 0)
+            return cmds[i].fn(argc - 1, argv + 1);
+    fprintf(stderr, "siemfwd: unknown command '%s' (try --help)\n", cmd);
+    return SF_EXIT_USAGE;
 }
