@@ -1,6 +1,6 @@
-/* cef_dict.h - private to the CEF renderer and key check: the CEF extension
- * dictionary (formats-and-outputs.md §1.5) with per-key maximum lengths.
- * The table is static and read-only; entries are never freed. */
+/* cef_dict.h - private to the renderers: the CEF extension dictionary
+ * (formats-and-outputs.md §1.5) with per-key maximum lengths, and the
+ * max_len solver shared by cef.c and leef.c. Static read-only data. */
 #ifndef CEF_DICT_H
 #define CEF_DICT_H
 
@@ -22,5 +22,24 @@ const struct sf_cef_key *sf_cef_dict_find(const char *key);
 /* Closest producer key by edit distance (case-insensitive), NULL if none
  * is close enough to be a plausible typo. */
 const char *sf_cef_dict_suggest(const char *key);
+
+/* One shrinkable text unit of a line, for sf_render_fit_cap: len is its
+ * escaped byte length; ovh is 0 for a header slot (always written) or the
+ * bytes a key/value pair adds besides the value (separator, key, '='),
+ * since a pair whose value becomes empty is omitted. */
+struct sf_fit_unit {
+    size_t len;
+    size_t ovh;
+};
+
+/* Water-filling for sf_render_opts.max_len: the largest cap L (bytes per
+ * value) such that capping every unit at L (the longest ones shrink first)
+ * gives a line of at most max_len bytes. full is the uncapped line length
+ * (pairs are separated by one byte, none before the first). Sets *cap and
+ * returns 0; returns -1 when even L = 0 exceeds max_len. The result is an
+ * upper bound: the renderer may cut a little more at character/escape
+ * boundaries. */
+int sf_render_fit_cap(const struct sf_fit_unit *u, size_t n, size_t full,
+                      size_t max_len, size_t *cap);
 
 #endif

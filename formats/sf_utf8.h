@@ -31,4 +31,18 @@ sf_err sf_utf8_sanitize(struct sf_buf *out, const char *s, size_t n);
  * valid or not. */
 size_t sf_utf8_prefix(const char *s, size_t n, size_t max);
 
+/* Escaping copy for the renderers. esc[c] gives the action for each 7-bit
+ * byte c: 0 = copy; 0x01..0x7F = write that byte instead (replacement);
+ * 0x80 | b = write a backslash then b (escape). Bytes >= 0x80 are copied
+ * when they form valid UTF-8, else each maximal invalid subpart becomes
+ * U+FFFD. Output stops before the first character that would make more
+ * than max_chars characters (0 = no limit; a character is one unescaped
+ * code point, U+FFFD included) or more than max_bytes output bytes, so a
+ * character or an escape sequence is never cut. out may be NULL to only
+ * measure. *wrote receives the output byte count. */
+#define SF_UTF8_ESC(b) ((unsigned char)(0x80 | (b)))
+sf_err sf_utf8_escape(struct sf_buf *out, const unsigned char esc[128],
+                      const char *s, size_t n, size_t max_chars,
+                      size_t max_bytes, size_t *wrote);
+
 #endif

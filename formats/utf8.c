@@ -116,3 +116,58 @@ size_t sf_utf8_prefix(const char *s, size_t n, size_t max)
         return max;
     return p + sf_utf8_next(s + p, n - p, &valid) > max ? p : max;
 }
+
+/* Add src[0..k) unless only measuring. */
+static sf_err emit(struct sf_buf *out, const char *src, size_t k)
+{
+    return out && k ? sf_buf_add(out, src, k) : SF_OK;
+}
+
+sf_err sf_utf8_escape(struct sf_buf *out, const unsigned char esc[128],
+                      const char *s, size_t n, size_t max_chars,
+                      size_t max_bytes, size_t *wrote)
+{
+    size_t i = 0, run = 0, chars = 0, bytes = 0, adv, k;
+    const char *p;
+    char tmp[2];
+    sf_err err = SF_OK;
+    int valid;
+
+    if (max_chars == 0)
+        max_chars = (size_t)-1;
+    while (i < n && chars < max_chars) {
+        unsigned char c = (unsigned char)s[i];
+        if (c < 0x80 && esc[c] == 0) {      /* verbatim: extend the run */
+            if (bytes + 1 > max_bytes)
+                break;
+            i++, bytes++, chars++;
+            continue;
+        }
+        if (c < 0x80) {
+            adv = 1;
+            k = (esc[c] & 0x80) ? 2 : 1;
+            tmp[0] = (esc[c] & 0x80) ? '\\' : (char)esc[c];
+            tmp[1] = (char)(esc[c] & 0x7F);
+            p = tmp;
+        } else {
+            adv = sf_utf8_next(s + i, n - i, &valid);
+            k = valid ? adv : SF_UTF8_REPLACEMENT_LEN;
+            p = valid ? NULL : SF_UTF8_REPLACEMENT;
+        }
+        if (bytes + k > max_bytes)
+            break;
+        if (p) {                            /* flush the run, then the substitute */
+            err = emit(out, s + run, i - run);
+            if (!err)
+                err = emit(out, p, k);
+            if (err)
+                goto out;
+            run = i + adv;
+        }
+        i += adv, bytes += k, chars++;
+    }
+    err = emit(out, s + run, i - run);
+out:
+    *wrote = bytes;
+    return err;
+}
