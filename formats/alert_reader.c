@@ -1,6 +1,7 @@
 /* alert_reader.c - JSON array / API page / JSON lines -> one callback per
  * alert. Uses json-c's incremental tokener over the whole buffer; on a parse
  * error it reports the line and resynchronises at the next line. */
+#include <stdio.h>
 #include <string.h>
 
 #include "sf_alert_reader.h"
