@@ -8,11 +8,13 @@
 
 /* One line per output type, defined in outputs/<type>.c. */
 extern const struct sf_output_type sf_output_syslog;
+extern const struct sf_output_type sf_output_kafka;
 extern const struct sf_output_type sf_output_file;
 extern const struct sf_output_type sf_output_stdout;
 
 static const struct sf_output_type *const types[] = {
     &sf_output_syslog,
+    &sf_output_kafka,
     &sf_output_file,
     &sf_output_stdout,
 };
