@@ -7,23 +7,23 @@
 
 static const char *const type_names[] = { "cef", "leef", "json" };
 
-int sf_format_type_parse(const char *name, enum sf_format_type *type)
+int sf_format_type_parse(const char *name, enum sf_fmt_type *type)
 {
     for (int i = 0; i < 3; i++) {
         if (strcmp(name, type_names[i]) == 0) {
-            *type = (enum sf_format_type)i;
+            *type = (enum sf_fmt_type)i;
             return 0;
         }
     }
     return -1;
 }
 
-const char *sf_format_type_name(enum sf_format_type type)
+const char *sf_format_type_name(enum sf_fmt_type type)
 {
     return (unsigned)type < 3 ? type_names[type] : "?";
 }
 
-sf_err sf_format_new(enum sf_format_type type, const char *map_path,
+sf_err sf_format_new(enum sf_fmt_type type, const char *map_path,
                      struct sf_format **out, char *errbuf, size_t errlen)
 {
     struct sf_format *f = calloc(1, sizeof(*f));

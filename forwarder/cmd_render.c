@@ -157,7 +157,7 @@ static void on_bad(void *opaque, const struct sf_alert_pos *pos, const char *msg
 }
 
 /* The map's own `format:` key, when --format is not given. */
-static int map_declared_type(const char *map, enum sf_format_type *type)
+static int map_declared_type(const char *map, enum sf_fmt_type *type)
 {
     struct sf_doc *doc = NULL;
     char errbuf[512];
@@ -195,7 +195,7 @@ int sf_cmd_render(int argc, char **argv)
     int opt, rc = SF_EXIT_USAGE;
     char *data = NULL;
     size_t len = 0, nbad = 0;
-    enum sf_format_type type = SF_FMT_CEF;
+    enum sf_fmt_type type = SF_FMT_CEF;
 
     optind = 1;
     while ((opt = getopt_long(argc, argv, "m:f:t:i:L:Fh", opts, NULL)) != -1) {
