@@ -67,4 +67,16 @@ const char *sf_closest(const char *word, const char *const *candidates, size_t n
 /* Print the table as docs (key, type, default, description). */
 void sf_conf_doc(const struct sf_conf_entry *table, struct sf_buf *out);
 
+/* Added with the config loader (conf_bind.c / conf_scalar.c). */
+
+/* A path written in the YAML file that node came from: absolute paths are
+ * returned as they are, relative ones are joined to that file's directory
+ * (node NULL: returned as is). malloc'd (caller frees), NULL on no memory. */
+char *sf_conf_path(const struct sf_node *node, const char *path);
+
+/* Shortest text the parsers above read back as the same value ("1m30s",
+ * "64MiB", "1000"), for docs, messages and dumps. Always NUL-terminates. */
+void sf_format_duration(long long ms, char *buf, size_t len);
+void sf_format_size(long long bytes, char *buf, size_t len);
+
 #endif

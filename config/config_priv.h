@@ -1,0 +1,47 @@
+/* config_priv.h - what the config loader's files (config.c,
+ * config_tenants.c, config_dump.c) share and nothing else may use: the
+ * tables, the load context and helpers. Not installed, not for other dirs. */
+#ifndef SF_CONFIG_PRIV_H
+#define SF_CONFIG_PRIV_H
+
+#include "sf_config.h"
+
+/* One load in progress: errors are counted so a full errs buffer still
+ * fails the load. */
+struct cfg_loader {
+    struct sf_config *cfg;
+    struct sf_buf *errs;
+    int bad;
+    int nomem;
+};
+
+extern const struct sf_conf_entry cfg_root_table[];
+extern const struct sf_conf_entry cfg_metrics_table[];
+extern const struct sf_conf_entry cfg_http_table[];
+extern const struct sf_conf_entry cfg_format_table[];
+extern const struct sf_conf_entry cfg_output_table[];
+extern const struct sf_conf_entry cfg_tenant_table[];
+extern const struct sf_conf_entry cfg_cert_table[];
+
+void cfg_error(struct cfg_loader *ld, const struct sf_node *node, const char *path,
+               const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+/* Accounts for an sf_conf_bind result. */
+void cfg_bound(struct cfg_loader *ld, sf_err err);
+/* Checks name against [A-Za-z0-9._-]+; reports and returns -1 if not. */
+int cfg_check_name(struct cfg_loader *ld, const struct sf_node *at, const char *path,
+                   const char *name);
+/* Replaces *p (if set) by itself resolved against the config file's
+ * directory. */
+void cfg_resolve(struct cfg_loader *ld, const struct sf_node *at, char **p);
+/* Strips trailing '/' from a URL and checks its scheme. */
+void cfg_check_url(struct cfg_loader *ld, const struct sf_node *at, const char *path,
+                   char *url);
+/* The value node of key in map (for error lines), else map itself. */
+const struct sf_node *cfg_at(const struct sf_node *map, const char *key);
+
+/* config_tenants.c */
+void cfg_load_tenants(struct cfg_loader *ld, const struct sf_node *defaults,
+                      const struct sf_node *tenants);
+void cfg_free_tenants(struct sf_config *cfg);
+
+#endif

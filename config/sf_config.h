@@ -1,0 +1,121 @@
+/* sf_config.h - the whole siemfwd configuration (DESIGN.md §4) loaded from
+ * YAML into typed structs: top level, http, metrics, tenants (tenant_defaults
+ * merged in), formats and the common keys of outputs. Output-specific keys
+ * stay as YAML nodes for each output type's own table. The sf_config owns
+ * every string and the YAML document that output nodes are borrowed from. */
+#ifndef SF_CONFIG_H
+#define SF_CONFIG_H
+
+#include <stddef.h>
+#include "sf_buf.h"
+#include "sf_conf.h"
+#include "sf_err.h"
+#include "sf_yaml.h"
+
+enum sf_source_kind {
+    SF_SOURCE_GRAPH,  /* Graph security/alerts_v2 (default) */
+    SF_SOURCE_MDE,    /* MDE /api/alerts */
+    SF_SOURCE_SIEM,   /* legacy SIEM alert exporter */
+};
+
+enum sf_format_type { SF_FORMAT_CEF, SF_FORMAT_LEEF, SF_FORMAT_JSON };
+
+struct sf_cert_conf {
+    char *cert_file;      /* absolute (resolved against the config's directory) */
+    char *key_file;       /* absolute */
+    char *key_password;   /* secret, NULL if the key is not encrypted */
+};
+
+struct sf_tenant_conf {
+    char *name;           /* unique, [A-Za-z0-9._-]+ */
+    char *tenant_id;      /* GUID, as written */
+    char *source_name;    /* "graph" | "mde" | "siem" */
+    enum sf_source_kind source;
+    char *client_id;
+    char *client_secret;  /* secret; NULL when a certificate is used */
+    const struct sf_node *certificate_node; /* borrowed; where cert came from */
+    int has_cert;         /* exactly one of client_secret / cert is set */
+    struct sf_cert_conf cert;
+    char *authority;      /* no trailing '/' */
+    char *api_base;       /* per-source default filled in; no trailing '/' */
+    long long start_from_ms;
+    long long overlap_ms;
+    long long settle_ms;
+    long long page_size;  /* $top; per-source default; 0 for siem (no paging) */
+    char *filter;         /* extra OData $filter clause (graph only), or NULL */
+    struct sf_strlist outputs; /* output names; every output when not given */
+    int enabled;
+    int line;             /* line of the tenant's entry in the config */
+};
+
+struct sf_format_conf {
+    char *name;
+    char *type_name;      /* "cef" | "leef" | "json" */
+    enum sf_format_type type;
+    char *map;            /* absolute path of the field map; NULL for json */
+    long long max_len;    /* record limit in bytes, 0 = the format's default */
+    int line;
+};
+
+struct sf_output_conf {
+    char *name;           /* unique, [A-Za-z0-9._-]+ */
+    char *type;           /* "syslog", "kafka", "hec", ... */
+    char *format;         /* a formats[] name, "json", or NULL (email/webhook) */
+    const struct sf_format_conf *fmt; /* resolved; NULL for built-in json / none */
+    const struct sf_node *rules;  /* borrowed from the document, NULL if absent */
+    const struct sf_node *flood;  /* borrowed, NULL if absent */
+    const struct sf_node *node;   /* the whole output mapping, borrowed: the
+                                     output type binds its own keys from it */
+    char path[32];        /* "outputs[i]", for the type's error messages */
+    int line;
+};
+
+struct sf_config {
+    char *file;           /* path given to sf_config_load */
+    char *state_dir;      /* absolute */
+    long long poll_interval_ms;
+    char *log_level;      /* error | warn | info | debug */
+    char *log_format;     /* logfmt | json */
+    char *organization;   /* for the partner User-Agent; NULL if not set */
+    char *metrics_listen; /* HOST:PORT, NULL = no metrics endpoint */
+    long long http_timeout_ms;
+    long long http_max_parallel;
+    char *http_ca_file;   /* absolute, or NULL */
+    long long http_max_response;  /* bytes */
+    struct sf_tenant_conf *tenants;
+    size_t n_tenants;
+    struct sf_format_conf *formats;
+    size_t n_formats;
+    struct sf_output_conf *outputs;
+    size_t n_outputs;
+    struct sf_doc *doc;   /* owned: output nodes point into it */
+};
+
+/* Keys every output has, handled by the loader; an output type passes this
+ * as `ignore` to sf_conf_bind so only its own keys are left to it. */
+extern const char *const sf_output_common_keys[];
+
+/* Load and validate path. Every problem is appended to errs as one line
+ * "FILE:LINE: key.path: message". Returns SF_OK and *out (caller frees with
+ * sf_config_free), or an error with *out untouched: SF_ERR_IO (unreadable),
+ * SF_ERR_PARSE (YAML syntax), SF_ERR_CONFIG (invalid), SF_ERR_NOMEM. */
+sf_err sf_config_load(const char *path, struct sf_config **out, struct sf_buf *errs);
+void sf_config_free(struct sf_config *cfg);
+
+/* Lookups by name (borrowed from cfg), NULL if absent. */
+const struct sf_tenant_conf *sf_config_tenant(const struct sf_config *cfg,
+                                              const char *name);
+const struct sf_output_conf *sf_config_output(const struct sf_config *cfg,
+                                              const char *name);
+const struct sf_format_conf *sf_config_format(const struct sf_config *cfg,
+                                              const char *name);
+
+/* The effective configuration (defaults applied, tenant_defaults merged) as
+ * YAML, secrets written as "***"; output-specific keys are copied from the
+ * file with keys that look secret (password, secret, token) masked. */
+void sf_config_dump(const struct sf_config *cfg, struct sf_buf *out);
+
+/* Reference docs of every table the loader owns (for `--help`-style output). */
+void sf_config_doc(struct sf_buf *out);
+
+#endif
