@@ -1,0 +1,61 @@
+/* sf_http.h - a thin blocking HTTP client over one CURL easy handle, used by
+ * the fetch stage: bounded bodies, timeouts, extra CA trust, Retry-After.
+ * It does not retry, authenticate or interpret statuses (fetch.c does).
+ * One sf_http per thread; the response owns its body buffer. */
+#ifndef SF_HTTP_H
+#define SF_HTTP_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+#include "sf_buf.h"
+#include "sf_err.h"
+
+struct sf_http_opts {
+    const char *user_agent;   /* borrowed, copied by curl */
+    const char *ca_file;      /* extra trust added to the system store, or NULL */
+    long timeout_ms;          /* whole transfer; <= 0 means 30 s */
+    size_t max_response;      /* body limit in bytes; 0 means SF_BUF_DEFAULT_MAX */
+};
+
+struct sf_http_req {
+    const char *method;       /* "GET" or "POST" */
+    const char *url;
+    const char *const *headers; /* NULL-terminated "Name: value" list, or NULL */
+    const char *body;         /* POST body (form-encoded), or NULL */
+    size_t body_len;
+};
+
+struct sf_http_resp {
+    long status;              /* HTTP status, 0 when no response arrived */
+    int64_t retry_after_ms;   /* parsed Retry-After, -1 when absent or bad */
+    struct sf_buf body;       /* owned; reset at every request */
+};
+
+struct sf_http;
+
+sf_err sf_http_new(const struct sf_http_opts *o, struct sf_http **out,
+                   char *errbuf, size_t errlen);
+void sf_http_free(struct sf_http *h);
+
+void sf_http_resp_init(struct sf_http_resp *rs);
+void sf_http_resp_free(struct sf_http_resp *rs);
+
+/* Perform one request. SF_OK when a complete response (any status) was
+ * received; SF_ERR_TIMEOUT, SF_ERR_NETWORK, SF_ERR_LIMIT (body larger than
+ * max_response) otherwise. rs->status is set whenever a status line came. */
+sf_err sf_http_do(struct sf_http *h, const struct sf_http_req *rq,
+                  struct sf_http_resp *rs, char *errbuf, size_t errlen);
+
+/* Retry-After value (RFC 9110 10.2.3: delay-seconds or HTTP-date) in ms
+ * relative to now; -1 if unparsable. Capped at one day. */
+int64_t sf_http_parse_retry_after(const char *value, time_t now);
+
+/* "MdatpPartner-<org>-siemfwd/<version>" with org reduced to [A-Za-z0-9._]
+ * ("Unknown" when nothing is left). Returns the length, or -1 if n is short. */
+int sf_http_user_agent(const char *org, const char *version, char *buf, size_t n);
+
+/* Append s percent-encoded (everything but RFC 3986 unreserved). */
+sf_err sf_http_urlencode(struct sf_buf *b, const char *s);
+
+#endif

@@ -1,0 +1,129 @@
+/* source.h - internals shared by the fetch stage's files (fetch.c, auth.c,
+ * source_*.c): the client struct, one sf_source_type per API, time and
+ * base64url helpers. Not for other stages: they use sf_fetch.h only. */
+#ifndef SF_SOURCE_H
+#define SF_SOURCE_H
+
+#include <stdint.h>
+#include <json-c/json.h>
+#include "sf_buf.h"
+#include "sf_fetch.h"
+#include "sf_http.h"
+
+#define SF_TOKEN_RENEW_MS ((int64_t)5 * 60 * 1000)
+
+struct sf_api_client {
+    struct sf_http *http;
+    struct sf_http_resp resp;     /* reused for every call */
+    struct sf_token_cache *tc;    /* borrowed, shared */
+    unsigned int seed;            /* backoff jitter */
+    long timeout_ms;
+};
+
+struct sf_source_type;
+
+/* One sf_fetch_window call in progress. get_json is the transport: the real
+ * one authenticates, retries and parses; unit tests put a fake here. */
+struct sf_fetch_ctx {
+    struct sf_api_client *c;
+    const struct sf_fetch_tenant *t;
+    const struct sf_source_type *type;
+    struct sf_fetch_status *st;
+    sf_page_fn on_page;
+    void *opaque;
+    const char *api_base;         /* t->api_base or the source default */
+    int page_size;                /* t->page_size or the source default */
+    int max_split_depth;          /* bound on window bisection */
+    sf_err (*get_json)(struct sf_fetch_ctx *fx, const char *url, json_object **out);
+    void *test;                   /* for fake transports */
+};
+
+struct sf_source_type {
+    enum sf_source src;
+    const char *name;
+    const char *default_api_base; /* NULL: api_base is required */
+    int default_page_size;
+    int token_v1;                 /* v1 endpoint with resource= (SIEM) */
+    int bare_array;               /* body is a JSON array, not {"value": [...]} */
+    const char *extra_header;     /* sent on every API call, or NULL */
+    /* Token audience for this API host (v1 resource; v2 scope minus /.default). */
+    void (*audience)(const char *api_base, char *buf, size_t n);
+    sf_err (*window)(struct sf_fetch_ctx *fx, int64_t from_ms, int64_t until_ms);
+    sf_err (*probe_url)(struct sf_fetch_ctx *fx, struct sf_buf *url);
+    int (*key)(json_object *alert, const char **id, int64_t *ms);
+};
+
+extern const struct sf_source_type sf_source_graph;
+extern const struct sf_source_type sf_source_mde;
+extern const struct sf_source_type sf_source_siem;
+
+/* fetch.c: shared by the sources. */
+/* Fill fx for t (defaults applied, real transport); resets st. */
+sf_err sf_fetch_ctx_init(struct sf_fetch_ctx *fx, struct sf_api_client *c,
+                         const struct sf_fetch_tenant *t, struct sf_fetch_status *st);
+/* The alerts array of a page (borrowed from page); SF_ERR_PARSE naming the
+ * tenant and URL path when the page has the wrong shape. */
+sf_err sf_fetch_page_alerts(struct sf_fetch_ctx *fx, json_object *page, const char *url,
+                            json_object **alerts);
+/* Hand a non-empty array to on_page; empty arrays are skipped. */
+sf_err sf_fetch_deliver(struct sf_fetch_ctx *fx, json_object *alerts);
+/* Sort an alerts array by the source's last-update time, ascending. */
+void sf_fetch_sort(struct sf_fetch_ctx *fx, json_object *alerts);
+/* Read one window; SF_ERR_LIMIT (with st->msg) asks the caller to split. */
+typedef sf_err (*sf_range_fn)(struct sf_fetch_ctx *fx, int64_t from_ms, int64_t until_ms);
+/* read_range over [from, until); on SF_ERR_LIMIT bisect and recurse, up to
+ * fx->max_split_depth levels and down to 1 ms windows, then give up with
+ * read_range's SF_ERR_LIMIT. */
+sf_err sf_fetch_bisect(struct sf_fetch_ctx *fx, int64_t from_ms, int64_t until_ms,
+                       int depth, sf_range_fn read_range);
+/* Send with retries of 5xx, timeouts and network errors (3 tries, backoff
+ * with jitter under 2 s in total). SF_OK with c->resp filled otherwise. */
+sf_err sf_fetch_send(struct sf_api_client *c, const struct sf_http_req *rq,
+                     const struct sf_fetch_tenant *t, struct sf_fetch_status *st);
+/* Append api_base without trailing slashes, then path. */
+sf_err sf_fetch_url_base(struct sf_buf *b, const char *api_base, const char *path);
+/* Length of "scheme://host[:port]" at the start of url (0 if none). */
+size_t sf_fetch_origin_len(const char *url);
+/* "/path" of a URL without query, for messages (into buf). */
+const char *sf_fetch_url_path(const char *url, char *buf, size_t n);
+
+/* Times: ISO-8601 with 0-7+ fraction digits and Z, +hh:mm or no zone (UTC)
+ * to epoch ms (fraction truncated); 0 or -1. Formatting writes the
+ * 'o'-style literal "2021-01-26T20:33:59.7220000Z" (28 chars + NUL). */
+int sf_fetch_parse_time(const char *s, int64_t *ms);
+int sf_fetch_format_time(int64_t ms, char *buf, size_t n);
+
+/* URL builders (appending to b), exposed for tests. */
+sf_err sf_graph_url(struct sf_buf *b, const char *api_base, int64_t from_ms,
+                    int64_t until_ms, const char *filter, int top);
+sf_err sf_mde_url(struct sf_buf *b, const char *api_base, int64_t from_ms,
+                  int64_t until_ms, int top);
+sf_err sf_siem_url(struct sf_buf *b, const char *api_base, int64_t from_ms,
+                   int64_t until_ms);
+
+/* auth.c */
+/* Token endpoint: {authority}/{tenant}/oauth2/token (v1) or /oauth2/v2.0/token. */
+sf_err sf_auth_token_url(struct sf_buf *b, const char *authority, const char *tenant_id,
+                         int v1);
+/* Signed RS256 client assertion for aud (certificate-credentials.md). */
+sf_err sf_auth_assertion(const char *cert_file, const char *key_file,
+                         const char *key_password, const char *client_id,
+                         const char *aud, int64_t now_s, struct sf_buf *out,
+                         char *errbuf, size_t errlen);
+/* A valid token for (t, audience): from the cache or fetched. *token is a
+ * malloc'd copy the caller wipes and frees (sf_auth_token_free). */
+sf_err sf_auth_get(struct sf_api_client *c, const struct sf_fetch_tenant *t,
+                   const char *audience, int v1, char **token, struct sf_fetch_status *st);
+/* Drop the cached token if it is still the one given (after a 401). */
+void sf_auth_invalidate(struct sf_token_cache *tc, const struct sf_fetch_tenant *t,
+                        const char *audience, const char *token);
+void sf_auth_token_free(char *token);
+/* First sentence of an Entra / API error description into buf, with any
+ * occurrence of secret replaced by "***". */
+void sf_auth_error_sentence(const char *desc, const char *secret, char *buf, size_t n);
+
+/* b64url.c: base64url without padding. */
+sf_err sf_b64url_encode(struct sf_buf *b, const void *data, size_t n);
+sf_err sf_b64url_decode(struct sf_buf *b, const char *s, size_t n);
+
+#endif

@@ -1,0 +1,202 @@
+/* source_graph.c - Microsoft Graph security alerts_v2 (defender-api.md 2.3,
+ * 4.3, 4.4): filter on lastUpdateDateTime, nextLink paging, and a fallback
+ * to time-boundary paging when deep nextLink paging fails with HTTP 400.
+ * It does not dedup: restarting with `ge` re-reads ties on purpose. */
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+#include "source.h"
+
+#define GRAPH_DEFAULT_BASE "https://graph.microsoft.com"
+
+/* Hosts whose origin is itself the token audience (1.2); anything else
+ * (emulators, proxies) is taken as the commercial cloud. */
+static const char *const graph_hosts[] = {
+    "https://graph.microsoft.com", "https://graph.microsoft.us",
+    "https://dod-graph.microsoft.us", "https://microsoftgraph.chinacloudapi.cn",
+};
+
+static void graph_audience(const char *api_base, char *buf, size_t n)
+{
+    size_t olen = sf_fetch_origin_len(api_base);
+
+    for (size_t i = 0; i < sizeof(graph_hosts) / sizeof(graph_hosts[0]); i++) {
+        if (olen == strlen(graph_hosts[i]) && strncasecmp(api_base, graph_hosts[i], olen) == 0) {
+            snprintf(buf, n, "%s", graph_hosts[i]);
+            return;
+        }
+    }
+    snprintf(buf, n, "%s", GRAPH_DEFAULT_BASE);
+}
+
+sf_err sf_graph_url(struct sf_buf *b, const char *api_base, int64_t from_ms,
+                    int64_t until_ms, const char *filter, int top)
+{
+    char from[40], until[40];
+    struct sf_buf f;
+    sf_err err;
+
+    if (sf_fetch_format_time(from_ms, from, sizeof(from)) ||
+        sf_fetch_format_time(until_ms, until, sizeof(until)))
+        return SF_ERR_RANGE;
+    sf_buf_init(&f, 16 * 1024);
+    /* OData datetime literals are unquoted ISO-8601 UTC (4.4 step 7). */
+    err = sf_buf_printf(&f, "lastUpdateDateTime ge %s and lastUpdateDateTime lt %s",
+                        from, until);
+    if (!err && filter && *filter)
+        err = sf_buf_printf(&f, " and (%s)", filter);
+    if (!err)
+        err = sf_fetch_url_base(b, api_base, "/v1.0/security/alerts_v2?$filter=");
+    if (!err)
+        err = sf_http_urlencode(b, f.data);
+    /* Ascending order is what makes time-boundary paging lossless. */
+    if (!err)
+        err = sf_buf_printf(b, "&$orderby=lastUpdateDateTime%%20asc&$top=%d", top);
+    sf_buf_free(&f);
+    return err;
+}
+
+static int graph_key(json_object *alert, const char **id, int64_t *ms)
+{
+    json_object *vid, *vt;
+
+    if (!json_object_object_get_ex(alert, "id", &vid) ||
+        !json_object_is_type(vid, json_type_string) || json_object_get_string_len(vid) == 0 ||
+        !json_object_object_get_ex(alert, "lastUpdateDateTime", &vt) ||
+        !json_object_is_type(vt, json_type_string) ||
+        sf_fetch_parse_time(json_object_get_string(vt), ms) != 0)
+        return -1;
+    *id = json_object_get_string(vid);
+    return 0;
+}
+
+static sf_err graph_probe_url(struct sf_fetch_ctx *fx, struct sf_buf *url)
+{
+    return sf_fetch_url_base(url, fx->api_base, "/v1.0/security/alerts_v2?$top=1");
+}
+
+/* The next link to follow, or NULL at the end. It must stay on the API's
+ * origin: the bearer token goes wherever it points. */
+static sf_err next_link(struct sf_fetch_ctx *fx, json_object *page, const char *url,
+                        const char **next)
+{
+    json_object *v;
+    const char *s;
+    size_t olen = sf_fetch_origin_len(fx->api_base);
+    char path[256];
+
+    *next = NULL;
+    if (!json_object_object_get_ex(page, "@odata.nextLink", &v) || json_object_is_type(v, json_type_null))
+        return SF_OK;
+    s = json_object_get_string(v);
+    if (json_object_is_type(v, json_type_string) && olen && strncasecmp(s, fx->api_base, olen) == 0 &&
+        (s[olen] == '/' || s[olen] == '?') && strcmp(s, url) != 0) {
+        *next = s;
+        return SF_OK;
+    }
+    sf_errf(fx->st->msg, sizeof(fx->st->msg), "tenant %s: GET %s: @odata.nextLink is not a new "
+            "URL on the API host", fx->t->name, sf_fetch_url_path(url, path, sizeof(path)));
+    return SF_ERR_PARSE;
+}
+
+struct graph_walk {
+    int64_t from;        /* start of the current query */
+    int64_t max_seen;    /* largest lastUpdateDateTime delivered */
+    int deep;            /* the current URL is a nextLink */
+    char warn[256];      /* set when alerts at one instant were skipped */
+};
+
+/* A nextLink failed with 400 (deep paging limit, elastic/integrations
+ * #20234): restart the query at the largest lastUpdateDateTime delivered,
+ * with `ge` so ties at that instant are re-read (the pipeline dedups).
+ * If nothing newer than the query's start was delivered, every alert the
+ * restarted query could return first shares that one instant and the same
+ * failure would repeat forever: we then move the start 1 ms past it,
+ * accepting that alerts at that instant beyond what nextLink paging could
+ * reach are skipped, and say so in st->msg (the call still returns SF_OK). */
+static void restart_at_boundary(struct sf_fetch_ctx *fx, struct graph_walk *w)
+{
+    char when[40];
+
+    if (w->max_seen > w->from) {
+        w->from = w->max_seen;
+    } else {
+        sf_fetch_format_time(w->from, when, sizeof(when));
+        snprintf(w->warn, sizeof(w->warn), "tenant %s: more alerts share lastUpdateDateTime %s "
+                 "than paging can reach; skipped the rest of that instant", fx->t->name, when);
+        w->from += 1;
+    }
+    w->deep = 0;
+    fx->st->http_status = 0;
+    fx->st->msg[0] = '\0';
+}
+
+static void note_times(struct sf_fetch_ctx *fx, json_object *alerts, struct graph_walk *w)
+{
+    for (size_t i = 0, n = json_object_array_length(alerts); i < n; i++) {
+        const char *id;
+        int64_t ms;
+        if (graph_key(json_object_array_get_idx(alerts, i), &id, &ms) == 0 && ms > w->max_seen)
+            w->max_seen = ms;
+    }
+}
+
+static sf_err graph_window(struct sf_fetch_ctx *fx, int64_t from_ms, int64_t until_ms)
+{
+    struct graph_walk w = { .from = from_ms, .max_seen = INT64_MIN };
+    struct sf_buf url;
+    json_object *page = NULL, *alerts;
+    const char *next;
+    sf_err err;
+
+    sf_buf_init(&url, 64 * 1024);
+    err = sf_graph_url(&url, fx->api_base, w.from, until_ms, fx->t->filter, fx->page_size);
+    while (!err) {
+        json_object_put(page);
+        page = NULL;
+        err = fx->get_json(fx, url.data, &page);
+        if (err && w.deep && fx->st->http_status == 400) {
+            err = SF_OK;
+            restart_at_boundary(fx, &w);
+            if (w.from >= until_ms)
+                break;
+            sf_buf_reset(&url);
+            err = sf_graph_url(&url, fx->api_base, w.from, until_ms, fx->t->filter,
+                               fx->page_size);
+            continue;
+        }
+        if (!err)
+            err = sf_fetch_page_alerts(fx, page, url.data, &alerts);
+        if (!err) {
+            note_times(fx, alerts, &w);
+            err = sf_fetch_deliver(fx, alerts);
+        }
+        if (!err)
+            err = next_link(fx, page, url.data, &next);
+        if (err || !next)
+            break;
+        sf_buf_reset(&url);
+        err = sf_buf_adds(&url, next);   /* followed verbatim (paging.md) */
+        w.deep = 1;
+    }
+    json_object_put(page);
+    sf_buf_free(&url);
+    if (!err && w.warn[0])
+        snprintf(fx->st->msg, sizeof(fx->st->msg), "%s", w.warn);
+    return err;
+}
+
+const struct sf_source_type sf_source_graph = {
+    .src = SF_SRC_GRAPH,
+    .name = "graph",
+    .default_api_base = GRAPH_DEFAULT_BASE,
+    .default_page_size = 500,
+    .token_v1 = 0,
+    .bare_array = 0,
+    .extra_header = "Prefer: include-unknown-enum-members",
+    .audience = graph_audience,
+    .window = graph_window,
+    .probe_url = graph_probe_url,
+    .key = graph_key,
+};
