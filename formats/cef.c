@@ -11,6 +11,14 @@
 #include "sf_render.h"
 #include "sf_utf8.h"
 
+/* Length limits (§1.2 header table, §1.5 dictionary "max len") count
+ * characters of the unescaped value, not wire bytes: the spec's lengths
+ * describe the field as ArcSight stores it, after unescaping, and escapes
+ * are transport encoding. A character is one code point; an invalid UTF-8
+ * subpart counts as its one U+FFFD. Truncation happens while escaping, so
+ * it never splits a character or an escape sequence. max_len, in
+ * contrast, is a byte budget for the whole escaped line. */
+
 #define SP 0x20
 #define C8 SP, SP, SP, SP, SP, SP, SP, SP
 
