@@ -45,7 +45,11 @@ int main(int argc, char **argv)
         const char *name;
         int (*fn)(int, char **);
     } cmds[] = {
+        { "run", sf_cmd_run },
+        { "check", sf_cmd_check },
         { "render", sf_cmd_render },
+        { "state", sf_cmd_state },
+        { "consent-url", sf_cmd_consent_url },
     };
     for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
         if (strcmp(cmd, cmds[i].name) == 0)

@@ -1,0 +1,355 @@
+/* pipeline.c - builds the running pipeline from a loaded config (outputs
+ * with their threads, tenants with their schedule, worker pool with per
+ * worker API clients and formats) and runs the scheduler. Each tenant is
+ * independent: its errors, throttling and backoff never touch another. */
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "sf_log.h"
+#include "sf_pipeline.h"
+
+#define FLUSH_TIMEOUT_MS 30000
+#define ONCE_MAX_ATTEMPTS 3
+
+static sf_err setup_outputs(struct sf_pipeline *p, char *errbuf, size_t errlen)
+{
+    const struct sf_config *cfg = p->cfg;
+    struct sf_buf errs;
+    sf_err err = SF_OK;
+
+    sf_buf_init(&errs, 0);
+    p->outs = calloc(cfg->n_outputs ? cfg->n_outputs : 1, sizeof(*p->outs));
+    if (!p->outs)
+        return SF_ERR_NOMEM;
+    for (size_t i = 0; i < cfg->n_outputs && !err; i++) {
+        const struct sf_output_conf *oc = &cfg->outputs[i];
+        struct sf_outrun *r = &p->outs[i];
+        r->out.type = sf_output_type_find(oc->type);
+        if (!r->out.type) {
+            sf_errf(errbuf, errlen, "%s:%d: %s.type: output type '%s' is not built in",
+                    cfg->file, oc->line, oc->path, oc->type);
+            err = SF_ERR_CONFIG;
+            break;
+        }
+        r->out.name = strdup(oc->name);
+        r->out.state_dir = cfg->state_dir;
+        r->state_dir = cfg->state_dir;
+        r->flush_timeout_ms = FLUSH_TIMEOUT_MS;
+        err = r->out.type->init(&r->out, oc->node, oc->path, &errs);
+        if (err) {
+            sf_errf(errbuf, errlen, "%s", errs.data ? errs.data : sf_strerror(err));
+            break;
+        }
+        p->nouts++;
+    }
+    sf_buf_free(&errs);
+    return err;
+}
+
+/* The worker's own format instance for output i (NULL if it has none). */
+static sf_err output_format(struct sf_pipeline *p, size_t i, struct sf_format **out,
+                            char *errbuf, size_t errlen)
+{
+    const struct sf_output_conf *oc = &p->cfg->outputs[i];
+    enum sf_fmt_type type = SF_FMT_JSON;
+    const char *map = NULL;
+
+    *out = NULL;
+    if (!oc->format)
+        return SF_OK;
+    if (oc->fmt) {
+        if (sf_format_type_parse(oc->fmt->type_name, &type) != 0)
+            return SF_ERR_CONFIG;
+        map = oc->fmt->map;
+    }
+    sf_err err = sf_format_new(type, map, out, errbuf, errlen);
+    if (err)
+        return err;
+    (*out)->opts.max_len = oc->fmt && oc->fmt->max_len ? (size_t)oc->fmt->max_len
+                                                        : p->outs[i].out.max_record;
+    return SF_OK;
+}
+
+static sf_err setup_tenants(struct sf_pipeline *p, char *errbuf, size_t errlen)
+{
+    const struct sf_config *cfg = p->cfg;
+    p->tenants = calloc(cfg->n_tenants ? cfg->n_tenants : 1, sizeof(*p->tenants));
+    if (!p->tenants)
+        return SF_ERR_NOMEM;
+    for (size_t i = 0; i < cfg->n_tenants; i++) {
+        const struct sf_tenant_conf *tc = &cfg->tenants[i];
+        if (!tc->enabled)
+            continue;
+        struct sf_tenant_rt *t = &p->tenants[p->ntenants++];
+        t->tc = tc;
+        t->ft = (struct sf_fetch_tenant){
+            tc->name, tc->tenant_id, (enum sf_source)tc->source, tc->client_id,
+            tc->client_secret, tc->has_cert ? tc->cert.cert_file : NULL,
+            tc->has_cert ? tc->cert.key_file : NULL,
+            tc->has_cert ? tc->cert.key_password : NULL, tc->authority, tc->api_base,
+            tc->filter, (int)tc->page_size,
+        };
+        size_t n = tc->outputs.n ? tc->outputs.n : p->nouts;
+        t->outs = calloc(n ? n : 1, sizeof(*t->outs));
+        if (!t->outs)
+            return SF_ERR_NOMEM;
+        for (size_t k = 0; k < n; k++) {
+            size_t oi = k;
+            if (tc->outputs.n) {
+                for (oi = 0; oi < p->nouts; oi++)
+                    if (strcmp(p->outs[oi].out.name, tc->outputs.v[k]) == 0)
+                        break;
+                if (oi == p->nouts) {
+                    sf_errf(errbuf, errlen, "tenant %s: unknown output %s", tc->name,
+                            tc->outputs.v[k]);
+                    return SF_ERR_CONFIG;
+                }
+            }
+            t->outs[t->nouts++] = oi;
+        }
+    }
+    return SF_OK;
+}
+
+static sf_err setup_workers(struct sf_pipeline *p, char *errbuf, size_t errlen)
+{
+    size_t n = (size_t)p->cfg->http_max_parallel;
+    if (n > p->ntenants)
+        n = p->ntenants ? p->ntenants : 1;
+    p->workers = calloc(n, sizeof(*p->workers));
+    if (!p->workers)
+        return SF_ERR_NOMEM;
+    for (size_t i = 0; i < n; i++) {
+        struct sf_worker *w = &p->workers[i];
+        w->p = p;
+        p->nworkers++;
+        sf_err err = sf_api_client_new(&p->fopts, p->tokens, &w->api);
+        if (err) {
+            sf_errf(errbuf, errlen, "cannot create an HTTP client: %s", sf_strerror(err));
+            return err;
+        }
+        w->fmts = calloc(p->nouts ? p->nouts : 1, sizeof(*w->fmts));
+        if (!w->fmts)
+            return SF_ERR_NOMEM;
+        for (size_t k = 0; k < p->nouts; k++) {
+            err = output_format(p, k, &w->fmts[k], errbuf, errlen);
+            if (err)
+                return err;
+        }
+    }
+    return SF_OK;
+}
+
+sf_err sf_pipeline_new(const struct sf_config *cfg, int once, struct sf_pipeline **out,
+                       char *errbuf, size_t errlen)
+{
+    struct sf_pipeline *p = calloc(1, sizeof(*p));
+    sf_err err;
+
+    if (!p)
+        return SF_ERR_NOMEM;
+    p->cfg = cfg;
+    p->once = once;
+    pthread_mutex_init(&p->mu, NULL);
+    pthread_cond_init(&p->cv, NULL);
+    p->fopts = (struct sf_fetch_opts){ cfg->organization, cfg->http_ca_file,
+                                       (long)cfg->http_timeout_ms,
+                                       (size_t)cfg->http_max_response };
+    err = sf_state_open(cfg->state_dir, 0, &p->state, errbuf, errlen);
+    if (!err)
+        err = sf_token_cache_new(&p->tokens);
+    if (!err)
+        err = setup_outputs(p, errbuf, errlen);
+    if (!err)
+        err = setup_tenants(p, errbuf, errlen);
+    if (!err)
+        err = setup_workers(p, errbuf, errlen);
+    if (err) {
+        if (!errbuf[0])
+            sf_errf(errbuf, errlen, "%s", sf_strerror(err));
+        sf_pipeline_free(p);
+        return err;
+    }
+    *out = p;
+    return SF_OK;
+}
+
+static int64_t backoff_ms(int fails)
+{
+    int64_t ms = 5000;
+    for (int i = 1; i < fails && ms < 300000; i++)
+        ms *= 2;
+    if (ms > 300000)
+        ms = 300000;
+    return ms + rand() % (ms / 5 + 1);
+}
+
+/* After a cycle: when does this tenant run next. Called with p->mu held. */
+static void reschedule(struct sf_pipeline *p, struct sf_tenant_rt *t, sf_err err,
+                       const struct sf_fetch_status *st)
+{
+    const char *name = t->tc->name;
+    int64_t now = sf_now_ms(), poll = p->cfg->poll_interval_ms;
+
+    t->runs++;
+    if (!err) {
+        if (t->auth_failed)
+            sf_info(name, NULL, "access restored");
+        t->fails = t->auth_failed = 0;
+        t->last_success_ms = now;
+        t->next_due_ms = now + poll;
+        t->done = p->once;
+        return;
+    }
+    p->failed_cycles++;
+    if (err == SF_ERR_THROTTLED) {
+        t->throttled++;
+        int64_t wait = st->retry_after_ms > 0 ? st->retry_after_ms : poll;
+        sf_warn(name, NULL, "throttled by the API (HTTP 429); next try in %lld ms",
+                (long long)wait);
+        t->next_due_ms = now + wait;
+    } else if (err == SF_ERR_AUTH) {
+        int64_t wait = poll * 10 < 3600000 ? poll * 10 : 3600000;
+        sf_error(name, NULL, "access refused (consent revoked or credentials wrong): %s; "
+                 "retrying in %lld s", st->msg, (long long)wait / 1000);
+        t->auth_failed = 1;
+        t->next_due_ms = now + wait;
+        t->done = p->once;
+        return;
+    } else {
+        t->fails++;
+        int64_t wait = backoff_ms(t->fails);
+        sf_warn(name, NULL, "fetch failed: %s (%s); retrying in %lld ms", st->msg,
+                sf_strerror(err), (long long)wait);
+        t->next_due_ms = now + wait;
+    }
+    if (p->once && (t->runs >= ONCE_MAX_ATTEMPTS || t->next_due_ms - now > 60000))
+        t->done = 1;
+}
+
+/* The due tenant with the earliest deadline, or NULL; *wake gets the next
+ * deadline. Called with p->mu held. */
+static struct sf_tenant_rt *pick(struct sf_pipeline *p, int64_t now, int64_t *wake,
+                                 int *all_done)
+{
+    struct sf_tenant_rt *best = NULL;
+    *wake = now + 1000;
+    *all_done = 1;
+    for (size_t i = 0; i < p->ntenants; i++) {
+        struct sf_tenant_rt *t = &p->tenants[i];
+        if (t->done)
+            continue;
+        *all_done = 0;
+        if (t->busy)
+            continue;
+        if (t->next_due_ms <= now) {
+            if (!best || t->next_due_ms < best->next_due_ms)
+                best = t;
+        } else if (t->next_due_ms < *wake) {
+            *wake = t->next_due_ms;
+        }
+    }
+    return best;
+}
+
+static void *worker_main(void *arg)
+{
+    struct sf_worker *w = arg;
+    struct sf_pipeline *p = w->p;
+
+    pthread_mutex_lock(&p->mu);
+    while (!p->stop) {
+        int64_t now = sf_now_ms(), wake;
+        int all_done;
+        struct sf_tenant_rt *t = pick(p, now, &wake, &all_done);
+        if (all_done && p->once)
+            break;
+        if (!t) {
+            if (wake > now + 200)
+                wake = now + 200; /* notice stop requests from signal handlers */
+            struct timespec ts = { (time_t)(wake / 1000), (long)(wake % 1000) * 1000000 };
+            pthread_cond_timedwait(&p->cv, &p->mu, &ts);
+            continue;
+        }
+        t->busy = 1;
+        pthread_mutex_unlock(&p->mu);
+        struct sf_fetch_status st;
+        sf_err err = sf_cycle_run(w, t, &st);
+        pthread_mutex_lock(&p->mu);
+        t->busy = 0;
+        reschedule(p, t, err, &st);
+        pthread_cond_broadcast(&p->cv);
+    }
+    pthread_cond_broadcast(&p->cv);
+    pthread_mutex_unlock(&p->mu);
+    return NULL;
+}
+
+sf_err sf_pipeline_run(struct sf_pipeline *p)
+{
+    size_t started = 0;
+    for (size_t i = 0; i < p->nouts; i++)
+        if (sf_outrun_start(&p->outs[i]) != SF_OK)
+            return SF_ERR_INTERNAL;
+    sf_info(NULL, NULL, "running: %zu tenants, %zu outputs, %zu workers%s", p->ntenants,
+            p->nouts, p->nworkers, p->once ? " (one cycle)" : "");
+    for (size_t i = 0; i < p->nworkers; i++) {
+        if (pthread_create(&p->workers[i].thread, NULL, worker_main, &p->workers[i]) != 0)
+            break;
+        started++;
+    }
+    for (size_t i = 0; i < started; i++)
+        pthread_join(p->workers[i].thread, NULL);
+    for (size_t i = 0; i < p->nouts; i++)
+        sf_outrun_stop(&p->outs[i], FLUSH_TIMEOUT_MS);
+    p->nouts_stopped = 1;
+    uint64_t fetched = 0, delivered = 0, quarantined = 0;
+    size_t failed = 0;
+    for (size_t i = 0; i < p->ntenants; i++) {
+        fetched += p->tenants[i].fetched;
+        failed += p->tenants[i].last_success_ms == 0;
+    }
+    for (size_t i = 0; i < p->nouts; i++) {
+        delivered += p->outs[i].stats.delivered;
+        quarantined += p->outs[i].stats.quarantined;
+    }
+    sf_info(NULL, NULL, "stopped: %llu alerts fetched, %llu records delivered, %llu "
+            "quarantined, %zu of %zu tenants without a successful cycle",
+            (unsigned long long)fetched, (unsigned long long)delivered,
+            (unsigned long long)quarantined, failed, p->ntenants);
+    return p->once && failed ? SF_ERR_INTERNAL : SF_OK;
+}
+
+void sf_pipeline_stop(struct sf_pipeline *p)
+{
+    p->stop = 1;
+}
+
+void sf_pipeline_free(struct sf_pipeline *p)
+{
+    if (!p)
+        return;
+    for (size_t i = 0; i < p->nworkers; i++) {
+        struct sf_worker *w = &p->workers[i];
+        sf_api_client_free(w->api);
+        for (size_t k = 0; w->fmts && k < p->nouts; k++)
+            sf_format_free(w->fmts[k]);
+        free(w->fmts);
+    }
+    free(p->workers);
+    if (!p->nouts_stopped)
+        for (size_t i = 0; i < p->nouts; i++)
+            sf_outrun_stop(&p->outs[i], 1000);
+    for (size_t i = 0; i < p->nouts; i++)
+        free(p->outs[i].out.name);
+    free(p->outs);
+    for (size_t i = 0; i < p->ntenants; i++)
+        free(p->tenants[i].outs);
+    free(p->tenants);
+    sf_token_cache_free(p->tokens);
+    sf_state_close(p->state);
+    pthread_mutex_destroy(&p->mu);
+    pthread_cond_destroy(&p->cv);
+    free(p);
+}

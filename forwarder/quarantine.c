@@ -1,0 +1,54 @@
+/* quarantine.c - append rejected records to state_dir/quarantine/<output>.jsonl
+ * as one JSON object per line: time, tenant, output, alert_id, reason, record. */
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <json-c/json.h>
+
+#include "sf_quarantine.h"
+
+static pthread_mutex_t qlock = PTHREAD_MUTEX_INITIALIZER;
+
+sf_err sf_quarantine_write(const char *state_dir, const char *output, const char *tenant,
+                           const char *alert_id, const char *reason,
+                           const char *record, size_t len)
+{
+    char path[4096];
+    sf_err err = SF_OK;
+    json_object *o = json_object_new_object();
+
+    if (!o)
+        return SF_ERR_NOMEM;
+    json_object_object_add(o, "time", json_object_new_int64((int64_t)time(NULL)));
+    json_object_object_add(o, "tenant", json_object_new_string(tenant ? tenant : ""));
+    json_object_object_add(o, "output", json_object_new_string(output));
+    json_object_object_add(o, "alert_id", json_object_new_string(alert_id ? alert_id : ""));
+    json_object_object_add(o, "reason", json_object_new_string(reason ? reason : ""));
+    json_object_object_add(o, "record", json_object_new_string_len(record ? record : "",
+                                                                   (int)len));
+    const char *line = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN);
+
+    pthread_mutex_lock(&qlock);
+    snprintf(path, sizeof(path), "%s/quarantine", state_dir);
+    if (mkdir(path, 0700) != 0 && errno != EEXIST) {
+        err = SF_ERR_IO;
+        goto out;
+    }
+    snprintf(path, sizeof(path), "%s/quarantine/%s.jsonl", state_dir, output);
+    FILE *fp = fopen(path, "a");
+    if (!fp) {
+        err = SF_ERR_IO;
+        goto out;
+    }
+    if (fprintf(fp, "%s\n", line) < 0)
+        err = SF_ERR_IO;
+    if (fclose(fp) != 0)
+        err = SF_ERR_IO;
+out:
+    pthread_mutex_unlock(&qlock);
+    json_object_put(o);
+    return err;
+}
