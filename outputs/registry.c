@@ -11,12 +11,14 @@ extern const struct sf_output_type sf_output_syslog;
 extern const struct sf_output_type sf_output_kafka;
 extern const struct sf_output_type sf_output_file;
 extern const struct sf_output_type sf_output_stdout;
+extern const struct sf_output_type sf_output_hec;
 
 static const struct sf_output_type *const types[] = {
     &sf_output_syslog,
     &sf_output_kafka,
     &sf_output_file,
     &sf_output_stdout,
+    &sf_output_hec,
 };
 
 #define NTYPES (sizeof(types) / sizeof(types[0]))

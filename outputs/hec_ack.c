@@ -1,0 +1,182 @@
+/* hec_ack.c - HEC reply parsing and indexer acknowledgement (reference
+ * §4.5): poll POST /services/collector/ack {"acks":[...]} for the accepted
+ * batches, deliver those answered true, hand back (RETRY) those still false
+ * after ack_timeout. Owns the batches on h->acks until it frees them. */
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "hec.h"
+
+static void copy_text(char *dst, size_t cap, const char *src, size_t len)
+{
+    size_t j = 0;
+
+    /* Server text goes into verdict reasons: printable ASCII only. */
+    for (size_t i = 0; i < len && j + 1 < cap; i++)
+        dst[j++] = (src[i] >= 0x20 && src[i] < 0x7f) ? src[i] : '?';
+    dst[j] = '\0';
+}
+
+void sf_hec_parse_reply(const char *body, size_t len, struct hec_reply *r)
+{
+    struct json_object *obj = NULL;
+    struct json_object *v;
+
+    r->code = -1;
+    r->ack_id = -1;
+    r->invalid_event = -1;
+    r->text[0] = '\0';
+    if (body && len)
+        obj = json_tokener_parse(body);
+    if (!obj || !json_object_is_type(obj, json_type_object)) {
+        copy_text(r->text, sizeof(r->text), body ? body : "", len);
+        goto out;
+    }
+    if (json_object_object_get_ex(obj, "text", &v)) {
+        const char *t = json_object_get_string(v);
+        copy_text(r->text, sizeof(r->text), t, strlen(t));
+    }
+    if (json_object_object_get_ex(obj, "code", &v) && json_object_is_type(v, json_type_int))
+        r->code = json_object_get_int(v);
+    if (json_object_object_get_ex(obj, "ackId", &v) && json_object_is_type(v, json_type_int))
+        r->ack_id = json_object_get_int64(v);
+    if (json_object_object_get_ex(obj, "invalid-event-number", &v)
+        && json_object_is_type(v, json_type_int))
+        r->invalid_event = json_object_get_int64(v);
+out:
+    json_object_put(obj);
+}
+
+size_t sf_hec_ack_pending(const struct hec *h)
+{
+    size_t n = 0;
+
+    for (const struct hec_batch *b = h->acks; b; b = b->next)
+        n += b->n;
+    return n;
+}
+
+int64_t sf_hec_ack_next_due(const struct hec *h)
+{
+    int64_t poll, expire;
+
+    if (!h->acks)
+        return 0;
+    poll = h->last_ack_poll_ms + h->conf.ack_poll_interval;
+    /* The list is in acceptance order: the head expires first. */
+    expire = h->acks->sent_ms + h->conf.ack_timeout;
+    return poll < expire ? poll : expire;
+}
+
+/* Unlink b (whose predecessor link is *pp) from the ack list. */
+static void unlink_ack(struct hec *h, struct hec_batch **pp, struct hec_batch *b)
+{
+    *pp = b->next;
+    if (h->acks_tail == &b->next)
+        h->acks_tail = pp;
+    b->next = NULL;
+}
+
+static sf_err ack_request(const struct hec *h, struct sf_buf *body)
+{
+    sf_err err = sf_buf_adds(body, "{\"acks\":[");
+
+    for (const struct hec_batch *b = h->acks; !err && b; b = b->next)
+        err = sf_buf_printf(body, "%s%" PRIu64, b == h->acks ? "" : ",", b->ack_id);
+    if (!err)
+        err = sf_buf_adds(body, "]}");
+    return err;
+}
+
+/* Deliver every batch whose id is true in the reply's "acks" object. */
+static void apply_acks(struct hec *h, struct json_object *acks)
+{
+    struct hec_batch **pp = &h->acks;
+    char key[24];
+
+    while (*pp) {
+        struct hec_batch *b = *pp;
+        struct json_object *v;
+        snprintf(key, sizeof(key), "%" PRIu64, b->ack_id);
+        if (json_object_object_get_ex(acks, key, &v) && json_object_is_type(v, json_type_boolean)
+            && json_object_get_boolean(v)) {
+            unlink_ack(h, pp, b);
+            sf_hec_report(h, b, 0, b->n, SF_V_DELIVERED, NULL);
+            sf_hec_batch_free(b);
+        } else {
+            pp = &b->next;
+        }
+    }
+}
+
+static void poll_acks(struct hec *h)
+{
+    struct sf_buf body;
+    struct hec_reply r;
+    struct json_object *obj = NULL;
+    struct json_object *acks;
+
+    sf_buf_init(&body, SF_BUF_DEFAULT_MAX);
+    if (ack_request(h, &body)) {
+        snprintf(h->ack_err, sizeof(h->ack_err), "out of memory building the /ack request");
+        goto out;
+    }
+    sf_hec_exchange(h, h->url_ack, body.data, body.len, 0, &r);
+    if (r.http == 200 && h->resp.data)
+        obj = json_tokener_parse(h->resp.data);
+    if (!obj || !json_object_object_get_ex(obj, "acks", &acks)
+        || !json_object_is_type(acks, json_type_object)) {
+        /* Keep waiting: an ack that cannot be read now may be read at the
+         * next poll; ack_timeout bounds how long. */
+        if (r.http == 0)
+            snprintf(h->ack_err, sizeof(h->ack_err), "last /ack poll failed: %s", r.text);
+        else
+            snprintf(h->ack_err, sizeof(h->ack_err), "last /ack poll: HTTP %ld code %d (%s)",
+                     r.http, r.code, r.text);
+        goto out;
+    }
+    h->ack_err[0] = '\0';
+    apply_acks(h, acks);
+out:
+    json_object_put(obj);
+    sf_buf_free(&body);
+}
+
+/* RETRY every batch accepted more than ack_timeout ago: Splunk may have
+ * lost it (§4.5 step 4: re-send the whole request; at-least-once). */
+static void expire_acks(struct hec *h, int64_t now)
+{
+    struct hec_batch **pp = &h->acks;
+    char reason[640];
+
+    while (*pp) {
+        struct hec_batch *b = *pp;
+        if (now - b->sent_ms < h->conf.ack_timeout) {
+            pp = &b->next;
+            continue;
+        }
+        snprintf(reason, sizeof(reason),
+                 "HEC indexer acknowledgement for ackId %" PRIu64 " (channel %s) not true "
+                 "after %lld ms%s%s", b->ack_id, h->channel, h->conf.ack_timeout,
+                 h->ack_err[0] ? "; " : "", h->ack_err);
+        unlink_ack(h, pp, b);
+        sf_hec_report(h, b, 0, b->n, SF_V_RETRY, reason);
+        sf_hec_batch_free(b);
+    }
+}
+
+size_t sf_hec_ack_service(struct hec *h, int force)
+{
+    uint64_t before = h->reported;
+    int64_t now = sf_hec_now_ms();
+
+    if (!h->acks)
+        return 0;
+    if (force || now - h->last_ack_poll_ms >= h->conf.ack_poll_interval) {
+        poll_acks(h);
+        h->last_ack_poll_ms = sf_hec_now_ms();
+    }
+    expire_acks(h, sf_hec_now_ms());
+    return (size_t)(h->reported - before);
+}
