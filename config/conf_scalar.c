@@ -204,7 +204,8 @@ static size_t distance(const char *a, const char *b)
 }
 
 /* A suggestion must be close relative to the word: at most 3 edits and at
- * most half its length, so "tls" never suggests "tcp". */
+ * most half its length, so "tls" never suggests "tcp". Failing that, a
+ * candidate the word (3+ characters) begins: "arcsight" -> "arcsight-cef". */
 const char *sf_closest(const char *word, const char *const *candidates, size_t n)
 {
     const char *best = NULL;
@@ -227,6 +228,9 @@ const char *sf_closest(const char *word, const char *const *candidates, size_t n
             best_d = d;
         }
     }
+    for (size_t i = 0; !best && wl >= 3 && i < n && candidates[i]; i++)
+        if (strncasecmp(candidates[i], word, wl) == 0)
+            best = candidates[i];
     return best;
 }
 

@@ -247,6 +247,24 @@ static void load_formats(struct cfg_loader *ld, const struct sf_node *root)
     }
 }
 
+/* Other keys are the output type's, but a typo of `format` would only
+ * surface as "missing": point at it. */
+static void missing_format(struct cfg_loader *ld, const struct sf_output_conf *o,
+                           const char *kpath)
+{
+    static const char *const want[] = { "format" };
+    const struct sf_node *n = o->node;
+
+    for (size_t k = 0; n->type == SF_NODE_MAP && k < n->n; k++) {
+        if (sf_closest(n->keys[k]->str, want, 1)) {
+            cfg_error(ld, n->keys[k], kpath, "required key is missing (is '%s' a typo?)",
+                      n->keys[k]->str);
+            return;
+        }
+    }
+    cfg_error(ld, n, kpath, "required key is missing");
+}
+
 /* format must name a formats[] entry or the built-in json. */
 static void resolve_format(struct cfg_loader *ld, struct sf_output_conf *o)
 {
@@ -258,7 +276,7 @@ static void resolve_format(struct cfg_loader *ld, struct sf_output_conf *o)
     snprintf(kpath, sizeof(kpath), "%s.format", o->path);
     if (!o->format) {
         if (o->type && strcmp(o->type, "email") != 0 && strcmp(o->type, "webhook") != 0)
-            cfg_error(ld, o->node, kpath, "required key is missing");
+            missing_format(ld, o, kpath);
         return;
     }
     o->fmt = sf_config_format(cfg, o->format);
