@@ -10,6 +10,10 @@
  * is SF_V_DELIVERED. A failed write, a peer close or no ACK within
  * write_timeout closes the connection and gives SF_V_RECONNECT to every
  * record not yet reported (at-least-once: the pipeline resends them).
+ * A fresh connection is on probation for max(250 ms, twice its set-up
+ * time): a receiver refusing the client after the handshake (TLS 1.3 client
+ * certificate checks, rsyslog PermittedPeer) closes within that time, so
+ * nothing ACKed before then counts until the connection has outlived it.
  * What plain syslog cannot show: records the receiver ACKed and then lost
  * in its own memory (kill -9 of rsyslog with an in-memory queue). */
 #include <stddef.h>
@@ -118,6 +122,7 @@ struct syslog_ctx {
     size_t nchunk, capchunk;
     struct pending *pend;          /* written, waiting for the ACK; in order */
     size_t npend, cappend;
+    long long trusted_at;          /* monotonic ms: connection past probation */
     int64_t fixed_now;             /* test hook, -1 = real clock */
     char err[512];
 };
@@ -170,17 +175,23 @@ static size_t settle(struct sf_output *o, int wait_ms)
     while (s->npend) {
         uint64_t acked = 0;
         size_t done = 0;
-        if (sf_netconn_check(s->conn, s->err, sizeof(s->err)) ||
-            sf_netconn_wire_acked(s->conn, &acked)) {
+        sf_err err = sf_netconn_check(s->conn, s->err, sizeof(s->err));
+        if (!err && sf_netconn_wire_acked(s->conn, &acked)) {
+            snprintf(s->err, sizeof(s->err), "cannot read the send queue of the "
+                     "connection to %s", s->conf.address);
+            err = SF_ERR_NETWORK;
+        }
+        if (err) {
             fail_all(o, s->err);
             break;
         }
-        while (done < s->npend && s->pend[done].wire_end <= acked)
+        long long now = mono_ms();
+        while (now >= s->trusted_at && done < s->npend && s->pend[done].wire_end <= acked)
             verdict(o, s->pend[done++].id, SF_V_DELIVERED, NULL);
         memmove(s->pend, s->pend + done, (s->npend - done) * sizeof(*s->pend));
         s->npend -= done;
-        long long now = mono_ms();
-        if (s->npend && now - s->pend[0].written_at > s->conf.write_timeout) {
+        if (s->npend && s->pend[0].wire_end > acked &&
+            now - s->pend[0].written_at > s->conf.write_timeout) {
             snprintf(s->err, sizeof(s->err), "%s did not acknowledge the data within "
                      "write_timeout (%lld ms)", s->conf.address, s->conf.write_timeout);
             fail_all(o, s->err);
@@ -248,13 +259,18 @@ static sf_err write_chunk(struct sf_output *o)
 static sf_err ensure_conn(struct sf_output *o)
 {
     struct syslog_ctx *s = o->ctx;
+    long long t0 = mono_ms(), took;
+    sf_err err;
 
     if (sf_netconn_is_open(s->conn)) {
         if (!sf_netconn_check(s->conn, s->err, sizeof(s->err)))
             return SF_OK;
         fail_all(o, s->err);
     }
-    return sf_netconn_connect(s->conn, s->err, sizeof(s->err));
+    err = sf_netconn_connect(s->conn, s->err, sizeof(s->err));
+    took = mono_ms() - t0;
+    s->trusted_at = mono_ms() + (took * 2 > 250 ? took * 2 : 250);
+    return err;
 }
 
 /* Frame one record. 1 framed into batch, 0 a verdict was given instead. */
