@@ -127,8 +127,9 @@ static enum sf_verdict classify(rd_kafka_t *rk, rd_kafka_resp_err_t err,
     ferr = rd_kafka_fatal_error(rk, fatal, sizeof(fatal));
     if (ferr != RD_KAFKA_RESP_ERR_NO_ERROR || err == RD_KAFKA_RESP_ERR__FATAL) {
         if (ferr == RD_KAFKA_RESP_ERR_NO_ERROR)
-            snprintf(fatal, sizeof(fatal), "%s", rd_kafka_err2str(err));
-        snprintf(reason, len, "fatal producer error: %s", fatal);
+            snprintf(reason, len, "fatal producer error: %s", rd_kafka_err2str(err));
+        else
+            snprintf(reason, len, "fatal producer error: %s: %s", rd_kafka_err2str(ferr), fatal);
         return SF_V_FATAL;
     }
     snprintf(reason, len, "%s", rd_kafka_err2str(err));
