@@ -461,6 +461,50 @@ static void test_cross_checks(void **state)
         "F:29: tenants[4].certificate.key_file: required key is missing\n");
 }
 
+/* config/examples/siemfwd.yaml is the shipped example: it must load. */
+static void test_example(void **state)
+{
+    static const char *const files[] = { "client-secret", "key-password", "splunk-hec-token" };
+    char dir[] = "/tmp/sf_creds_XXXXXX", path[640];
+    const char *src = getenv("SF_SOURCE_DIR");
+    struct sf_config *cfg = NULL;
+    struct sf_buf errs;
+    (void)state;
+
+    assert_non_null(mkdtemp(dir));
+    for (size_t i = 0; i < 3; i++) {
+        snprintf(path, sizeof(path), "%s/%s", dir, files[i]);
+        FILE *fp = fopen(path, "w");
+        assert_non_null(fp);
+        fprintf(fp, "%s-value\n", files[i]);
+        fclose(fp);
+    }
+    setenv("CREDENTIALS_DIRECTORY", dir, 1);
+    setenv("SIEMFWD_CLIENT_ID", "11111111-2222-3333-4444-555555555555", 1);
+    snprintf(path, sizeof(path), "%s/config/examples/siemfwd.yaml", src ? src : ".");
+    sf_buf_init(&errs, 0);
+    if (sf_config_load(path, &cfg, &errs) != SF_OK)
+        fail_msg("%s", errs.data ? errs.data : "?");
+    assert_int_equal(cfg->n_tenants, 4);
+    assert_int_equal(cfg->n_formats, 3);
+    assert_int_equal(cfg->n_outputs, 6);
+    assert_string_equal(cfg->tenants[0].client_secret, "client-secret-value");
+    assert_string_equal(cfg->tenants[1].api_base, "https://eu.api.security.microsoft.com");
+    assert_int_equal(cfg->tenants[1].page_size, 10000);
+    assert_string_equal(cfg->tenants[2].cert.key_password, "key-password-value");
+    assert_null(cfg->tenants[2].client_secret);
+    assert_int_equal(cfg->tenants[3].enabled, 0);
+    assert_int_equal(cfg->tenants[3].outputs.n, 6);
+    assert_string_equal(cfg->formats[0].map, "/usr/share/siemfwd/maps/cef-defender.yaml");
+    sf_config_free(cfg);
+    sf_buf_free(&errs);
+    for (size_t i = 0; i < 3; i++) {
+        snprintf(path, sizeof(path), "%s/%s", dir, files[i]);
+        unlink(path);
+    }
+    rmdir(dir);
+}
+
 static void test_doc(void **state)
 {
     struct sf_buf out;
@@ -494,6 +538,7 @@ int main(void)
         cmocka_unit_test(test_missing_secret_env),
         cmocka_unit_test(test_yaml_syntax_error),
         cmocka_unit_test(test_cross_checks),
+        cmocka_unit_test(test_example),
         cmocka_unit_test(test_doc),
     };
     return cmocka_run_group_tests(tests, setup, NULL);
