@@ -8,6 +8,7 @@
 #include <strings.h>
 #include <time.h>
 
+#include "sf_time.h"
 #include "source.h"
 
 #define SEND_TRIES 3
@@ -461,92 +462,23 @@ const char *sf_source_name(enum sf_source src)
     return type ? type->name : "unknown";
 }
 
-/* ---- ISO-8601 times (Defender emits 0-7 fraction digits, §4.4 step 7) ---- */
-
-static int digits(const char **p, int n, int *out)
-{
-    int v = 0;
-
-    for (int i = 0; i < n; i++, (*p)++) {
-        if (**p < '0' || **p > '9')
-            return -1;
-        v = v * 10 + (**p - '0');
-    }
-    *out = v;
-    return 0;
-}
-
-/* Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's
- * days_from_civil). */
-static int64_t days_from_civil(int64_t y, int m, int d)
-{
-    y -= m <= 2;
-    int64_t era = (y >= 0 ? y : y - 399) / 400;
-    int64_t yoe = y - era * 400;
-    int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-    int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return era * 146097 + doe - 719468;
-}
-
-static int parse_zone(const char *p, int64_t *off_ms)
-{
-    int zh, zm, sign;
-
-    *off_ms = 0;
-    if (*p == '\0')
-        return 0;                      /* no zone: the field is UTC */
-    if ((*p == 'Z' || *p == 'z') && p[1] == '\0')
-        return 0;
-    if (*p != '+' && *p != '-')
-        return -1;
-    sign = *p++ == '-' ? -1 : 1;
-    if (digits(&p, 2, &zh) || *p++ != ':' || digits(&p, 2, &zm) || *p || zh > 23 || zm > 59)
-        return -1;
-    *off_ms = (int64_t)(zh * 60 + zm) * 60000 * sign;
-    return 0;
-}
+/* ---- times (Defender emits 0-7 fraction digits, 4.4 step 7) ---- */
 
 int sf_fetch_parse_time(const char *s, int64_t *ms)
 {
-    static const int mdays[] = { 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
-    const char *p = s;
-    int y, mo, d, h, mi, se, frac = 0, nfrac = 0;
-    int64_t off;
-
-    if (!s || digits(&p, 4, &y) || *p++ != '-' || digits(&p, 2, &mo) || *p++ != '-' ||
-        digits(&p, 2, &d) || (*p != 'T' && *p != 't') || !*p++ || digits(&p, 2, &h) ||
-        *p++ != ':' || digits(&p, 2, &mi) || *p++ != ':' || digits(&p, 2, &se))
-        return -1;
-    if (*p == '.') {
-        for (p++; *p >= '0' && *p <= '9'; p++, nfrac++)
-            if (nfrac < 3)
-                frac = frac * 10 + (*p - '0');
-        if (nfrac == 0)
-            return -1;
-        for (int i = nfrac; i < 3; i++)
-            frac *= 10;
-    }
-    if (mo < 1 || mo > 12 || d < 1 || d > mdays[mo - 1] || h > 23 || mi > 59 || se > 60 ||
-        parse_zone(p, &off))
-        return -1;
-    if (mo == 2 && d == 29 && !(y % 4 == 0 && (y % 100 != 0 || y % 400 == 0)))
-        return -1;
-    *ms = ((days_from_civil(y, mo, d) * 24 + h) * 60 + mi) * 60000 + (int64_t)se * 1000 +
-          frac - off;
-    return 0;
+    return s ? sf_time_parse_iso8601(s, strlen(s), ms) : -1;
 }
 
 int sf_fetch_format_time(int64_t ms, char *buf, size_t n)
 {
-    int64_t secs = ms >= 0 ? ms / 1000 : -((-ms + 999) / 1000);
-    time_t tt = (time_t)secs;
     struct tm tm;
-    int len;
+    int msec, len;
 
-    if (!gmtime_r(&tt, &tm))
+    if (sf_time_gmtime_ms(ms, &tm, &msec) != 0 || tm.tm_year + 1900 > 9999 ||
+        tm.tm_year + 1900 < 0)
         return -1;
+    /* The 'o' round-trip form with 7 fraction digits, as Defender emits. */
     len = snprintf(buf, n, "%04d-%02d-%02dT%02d:%02d:%02d.%03d0000Z", tm.tm_year + 1900,
-                   tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
-                   (int)(ms - secs * 1000));
+                   tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, msec);
     return len > 0 && (size_t)len < n ? 0 : -1;
 }

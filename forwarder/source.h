@@ -87,9 +87,9 @@ size_t sf_fetch_origin_len(const char *url);
 /* "/path" of a URL without query, for messages (into buf). */
 const char *sf_fetch_url_path(const char *url, char *buf, size_t n);
 
-/* Times: ISO-8601 with 0-7+ fraction digits and Z, +hh:mm or no zone (UTC)
- * to epoch ms (fraction truncated); 0 or -1. Formatting writes the
- * 'o'-style literal "2021-01-26T20:33:59.7220000Z" (28 chars + NUL). */
+/* Times: NUL-terminated ISO-8601 (sf_time.h rules: 0-7 fraction digits,
+ * Z / offset / none = UTC) to epoch ms, floored; 0 or -1. Formatting writes
+ * the 'o'-style literal "2021-01-26T20:33:59.7220000Z" (28 chars + NUL). */
 int sf_fetch_parse_time(const char *s, int64_t *ms);
 int sf_fetch_format_time(int64_t ms, char *buf, size_t n);
 
