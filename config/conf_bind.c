@@ -122,8 +122,12 @@ static int expand_env(const char *in, struct sf_buf *out, char *why, size_t whyl
             p++;
         }
         sf_err err = sf_buf_add(out, piece, n);
-        if (err)
-            return err == SF_ERR_NOMEM ? NOMEM : BAD;
+        if (err == SF_ERR_NOMEM)
+            return NOMEM;
+        if (err) {
+            snprintf(why, whylen, "the value is longer than %zu bytes", out->max);
+            return BAD;
+        }
     }
     return 0;
 }
@@ -487,7 +491,7 @@ static int known(const char *key, const struct sf_conf_entry *table,
 }
 
 /* Reports every key of map that is neither in table nor in ignore. */
-static int check_keys(struct ctx *c, const struct sf_node *map, const char *path,
+static void check_keys(struct ctx *c, const struct sf_node *map, const char *path,
                       const struct sf_conf_entry *table, const char *const *ignore)
 {
     const char *cand[128];
@@ -509,7 +513,6 @@ static int check_keys(struct ctx *c, const struct sf_node *map, const char *path
         else
             report(c, k, kpath, "unknown key");
     }
-    return 0;
 }
 
 /* map: a mapping, a null scalar (empty section) or NULL (absent section);

@@ -115,9 +115,13 @@ int cfg_check_name(struct cfg_loader *ld, const struct sf_node *at, const char *
 {
     size_t ok = strspn(name, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
                              "0123456789._-");
-    if (*name && name[ok] == '\0')
+    if (*name && name[ok] == '\0' && ok <= SF_CONFIG_NAME_MAX)
         return 0;
-    cfg_error(ld, at, path, "'%s' may only use letters, digits, '.', '_' and '-'", name);
+    if (name[ok] == '\0' && *name)
+        cfg_error(ld, at, path, "'%.*s...' is longer than %d characters", 16, name,
+                  SF_CONFIG_NAME_MAX);
+    else
+        cfg_error(ld, at, path, "'%s' may only use letters, digits, '.', '_' and '-'", name);
     return -1;
 }
 
@@ -357,7 +361,7 @@ static void load_root(struct cfg_loader *ld)
         if (root)
             sf_conf_error(ld->errs, root, "", "expected a mapping of settings, got %s",
                           sf_node_type_name(root));
-        else
+        else if (ld->errs)
             sf_buf_printf(ld->errs, "%s: the configuration is empty\n", cfg->file);
         return;
     }
@@ -396,7 +400,8 @@ sf_err sf_config_load(const char *path, struct sf_config **out, struct sf_buf *e
     }
     err = sf_yaml_load_file(path, &cfg->doc, errbuf, sizeof(errbuf));
     if (err) {
-        sf_buf_printf(errs, "%s\n", errbuf);
+        if (errs)
+            sf_buf_printf(errs, "%s\n", errbuf);
         goto out;
     }
     load_root(&ld);

@@ -26,8 +26,11 @@ struct sf_cert_conf {
     char *key_password;   /* secret, NULL if the key is not encrypted */
 };
 
+/* Longest tenant / output / format name. */
+#define SF_CONFIG_NAME_MAX 64
+
 struct sf_tenant_conf {
-    char *name;           /* unique, [A-Za-z0-9._-]+ */
+    char *name;           /* unique, [A-Za-z0-9._-]{1,64} */
     char *tenant_id;      /* GUID, as written */
     char *source_name;    /* "graph" | "mde" | "siem" */
     enum sf_source_kind source;
@@ -58,7 +61,7 @@ struct sf_format_conf {
 };
 
 struct sf_output_conf {
-    char *name;           /* unique, [A-Za-z0-9._-]+ */
+    char *name;           /* unique, [A-Za-z0-9._-]{1,64} */
     char *type;           /* "syslog", "kafka", "hec", ... */
     char *format;         /* a formats[] name, "json", or NULL (email/webhook) */
     const struct sf_format_conf *fmt; /* resolved; NULL for built-in json / none */
@@ -95,8 +98,8 @@ struct sf_config {
  * as `ignore` to sf_conf_bind so only its own keys are left to it. */
 extern const char *const sf_output_common_keys[];
 
-/* Load and validate path. Every problem is appended to errs as one line
- * "FILE:LINE: key.path: message". Returns SF_OK and *out (caller frees with
+/* Load and validate path. Every problem is appended to errs (may be NULL)
+ * as one line "FILE:LINE: key.path: message". Returns SF_OK and *out (caller frees with
  * sf_config_free), or an error with *out untouched: SF_ERR_IO (unreadable),
  * SF_ERR_PARSE (YAML syntax), SF_ERR_CONFIG (invalid), SF_ERR_NOMEM. */
 sf_err sf_config_load(const char *path, struct sf_config **out, struct sf_buf *errs);

@@ -392,6 +392,19 @@ static void test_env_expansion(void **state)
                   "t.yaml:1: out.host: '${1A}' is not a valid environment variable name\n");
     expect_errors("host: h\ntags: [a, '${SF_T_UNSET}']\n",
                   "t.yaml:2: out.tags[1]: environment variable SF_T_UNSET is not set\n");
+
+    /* An expansion is bounded (1 MiB for values, 64 KiB for secrets). */
+    char *big = malloc(600 * 1024 + 1);
+    assert_non_null(big);
+    memset(big, 'x', 600 * 1024);
+    big[600 * 1024] = '\0';
+    setenv("SF_T_BIG", big, 1);
+    free(big);
+    expect_errors("host: ${SF_T_BIG}${SF_T_BIG}\n",
+                  "t.yaml:1: out.host: the value is longer than 1048576 bytes\n");
+    expect_errors("host: h\nsecret: ${SF_T_BIG}\n",
+                  "t.yaml:2: out.secret: the value is longer than 65536 bytes\n");
+    unsetenv("SF_T_BIG");
 }
 
 static char tmpdir[64];

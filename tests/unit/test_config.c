@@ -505,6 +505,16 @@ static void test_example(void **state)
     rmdir(dir);
 }
 
+static void test_bad_names(void **state)
+{
+    (void)state;
+    expect_errors("bad-names.yaml", SF_ERR_CONFIG,
+        "F:12: outputs[0].name: 'out/1' may only use letters, digits, '.', '_' and '-'\n"
+        "F:6: tenants[0].name: 'a-name-that-goes...' is longer than 64 characters\n"
+        "F:8: tenants[1].name: '' may only use letters, digits, '.', '_' and '-'\n"
+        "F:10: tenants[2]: expected a mapping, got a scalar\n");
+}
+
 static void test_doc(void **state)
 {
     struct sf_buf out;
@@ -538,6 +548,7 @@ int main(void)
         cmocka_unit_test(test_missing_secret_env),
         cmocka_unit_test(test_yaml_syntax_error),
         cmocka_unit_test(test_cross_checks),
+        cmocka_unit_test(test_bad_names),
         cmocka_unit_test(test_example),
         cmocka_unit_test(test_doc),
     };
