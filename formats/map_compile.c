@@ -88,7 +88,7 @@ const char *sf_mapc_closest(const char *word, const char *const *cands, size_t n
 const char *sf_mapc_scalar(struct sf_mapc *c, const struct sf_node *node, const char *path)
 {
     if (node->type != SF_NODE_SCALAR) {
-        sf_mapc_error(c, node, path, "expected a string, got a %s", sf_node_type_name(node));
+        sf_mapc_error(c, node, path, "expected a string, got %s", sf_node_type_name(node));
         return NULL;
     }
     return sf_mapc_strndup(c, node->str, node->len);
@@ -140,7 +140,7 @@ static int compile_paths(struct sf_mapc *c, const struct sf_node *node, const ch
         else
             snprintf(p, sizeof(p), "%s", kpath);
         if (it->type != SF_NODE_SCALAR) {
-            sf_mapc_error(c, it, p, "expected a path, got a %s", sf_node_type_name(it));
+            sf_mapc_error(c, it, p, "expected a path, got %s", sf_node_type_name(it));
             bad = 1;
         } else if (sf_map_path_parse(c, it, p, it->str, it->len, &paths[i])) {
             bad = 1;
@@ -258,7 +258,7 @@ static void compile_header(struct sf_mapc *c, const struct sf_node *hdr, const s
         return;
     }
     if (hdr->type != SF_NODE_MAP) {
-        sf_mapc_error(c, hdr, "header", "expected a mapping, got a %s", sf_node_type_name(hdr));
+        sf_mapc_error(c, hdr, "header", "expected a mapping, got %s", sf_node_type_name(hdr));
         return;
     }
     for (size_t i = 0; i < hdr->n; i++) {
@@ -317,7 +317,7 @@ static int compile_field(struct sf_mapc *c, const struct sf_node *node, const ch
     char p[256];
     if (node->type != SF_NODE_MAP) {
         sf_mapc_error(c, node, kpath, "a field is a mapping with key: and path: or value:, "
-                      "got a %s", sf_node_type_name(node));
+                      "got %s", sf_node_type_name(node));
         return -1;
     }
     const struct sf_node *key = sf_node_get(node, "key"), *label = sf_node_get(node, "label");
@@ -360,7 +360,7 @@ static void compile_fields(struct sf_mapc *c, const struct sf_node *fields,
         return;
     }
     if (fields->type != SF_NODE_SEQ) {
-        sf_mapc_error(c, fields, "fields", "expected a list, got a %s",
+        sf_mapc_error(c, fields, "fields", "expected a list, got %s",
                       sf_node_type_name(fields));
         return;
     }
@@ -390,7 +390,7 @@ static void compile_tables(struct sf_mapc *c, const struct sf_node *tables)
         return;
     if (tables->type != SF_NODE_MAP) {
         sf_mapc_error(c, tables, "tables", "expected a mapping of name: {value: result}, "
-                      "got a %s", sf_node_type_name(tables));
+                      "got %s", sf_node_type_name(tables));
         return;
     }
     struct sf_map_table *t = sf_mapc_alloc(c, (tables->n ? tables->n : 1) * sizeof(*t));
@@ -427,6 +427,7 @@ static void compile_format(struct sf_mapc *c, const struct sf_node *root, enum s
     if (got != want)
         sf_mapc_error(c, f, "format", "this is a %s map, but a %s map is needed here",
                       kinds[got], kinds[want]);
+    c->m->kind = got;  /* check the rest as what it says it is: no error cascade */
 }
 
 static void compile_leef_opts(struct sf_mapc *c, const struct sf_node *root)

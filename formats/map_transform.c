@@ -53,7 +53,7 @@ int sf_map_table_compile(struct sf_mapc *c, const struct sf_node *node, const ch
     out->name = name;
     out->line = node->line;
     if (node->type != SF_NODE_MAP) {
-        sf_mapc_error(c, node, kpath, "a table is a mapping of value: result, got a %s",
+        sf_mapc_error(c, node, kpath, "a table is a mapping of value: result, got %s",
                       sf_node_type_name(node));
         return -1;
     }
@@ -210,7 +210,7 @@ int sf_map_xf_compile(struct sf_mapc *c, const struct sf_node *node, const char 
         name = node->keys[0];
         arg = node->items[0];
     } else if (node->type != SF_NODE_SCALAR) {
-        sf_mapc_error(c, node, kpath, "a transform is a name or a one-key mapping, got a %s",
+        sf_mapc_error(c, node, kpath, "a transform is a name or a one-key mapping, got %s",
                       sf_node_type_name(node));
         return -1;
     }
