@@ -78,8 +78,10 @@ static int var_char(char ch, int first)
 }
 
 /* Appends in to out with ${VAR} replaced by its value and $${ by a literal
- * ${. On BAD, why names the problem (a variable name, never a value). */
-static int expand_env(const char *in, struct sf_buf *out, char *why, size_t whylen)
+ * ${. On BAD, why names the problem: a variable name, never a value, and
+ * for a secret (quiet) not even the text between the braces. */
+static int expand_env(const char *in, int quiet, struct sf_buf *out, char *why,
+                      size_t whylen)
 {
     const char *p = in;
 
@@ -101,12 +103,15 @@ static int expand_env(const char *in, struct sf_buf *out, char *why, size_t whyl
                 return BAD;
             }
             n = (size_t)(end - name);
-            for (size_t i = 0; i < n; i++)
-                if (!var_char(name[i], i == 0))
-                    n = 0;
-            if (n == 0 || n >= sizeof(var)) {
-                snprintf(why, whylen, "'${%.*s}' is not a valid environment variable name",
-                         (int)(end - name > 64 ? 64 : end - name), name);
+            size_t ok = 0;
+            while (ok < n && var_char(name[ok], ok == 0))
+                ok++;
+            if (n == 0 || ok < n || n >= sizeof(var)) {
+                if (quiet)
+                    snprintf(why, whylen, "${...} holds an invalid environment variable name");
+                else
+                    snprintf(why, whylen, "'${%.*s}' is not a valid environment variable name",
+                             (int)(n > 64 ? 64 : n), name);
                 return BAD;
             }
             memcpy(var, name, n);
@@ -150,7 +155,7 @@ static int scalar_text(struct ctx *c, const struct sf_node *node, const char *kp
     if (node->type != SF_NODE_SCALAR)
         return report(c, node, kpath, "expected a scalar, got %s", sf_node_type_name(node));
     sf_buf_init(&b, 1024 * 1024);
-    rc = expand_env(node->str, &b, why, sizeof(why));
+    rc = expand_env(node->str, 0, &b, why, sizeof(why));
     if (rc == BAD)
         report(c, node, kpath, "%s", why);
     if (rc == 0)
@@ -416,7 +421,7 @@ static int bind_secret(struct ctx *c, const struct sf_node *node, const char *kp
         return report(c, node, kpath, "expected a scalar, got %s", sf_node_type_name(node));
     is_file = strncmp(node->str, "file:", 5) == 0;
     sf_buf_init(&b, SECRET_FILE_MAX);
-    rc = expand_env(node->str + (is_file ? 5 : 0), &b, why, sizeof(why));
+    rc = expand_env(node->str + (is_file ? 5 : 0), 1, &b, why, sizeof(why));
     if (rc == BAD)
         report(c, node, kpath, "%s", why);
     else if (rc == 0 && is_file)

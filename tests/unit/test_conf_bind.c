@@ -482,6 +482,8 @@ static void test_secrets(void **state)
     /* Messages never carry the secret's text. */
     expect_errors("host: h\nsecret: hunter2${oops\n",
                   "t.yaml:2: out.secret: unterminated ${ (write $${ for a literal ${)\n");
+    expect_errors("host: h\nsecret: 'a${hunter 2}'\n",
+                  "t.yaml:2: out.secret: ${...} holds an invalid environment variable name\n");
     expect_errors("host: h\nsecret: ${SF_T_UNSET}\n",
                   "t.yaml:2: out.secret: environment variable SF_T_UNSET is not set\n");
     setenv("SF_T_EMPTY", "", 1);
