@@ -196,10 +196,8 @@ static sf_err fill_ctx(struct hec *h)
     h->url_event = join_url(h->conf.url, "/services/collector/event");
     h->url_ack = join_url(h->conf.url, "/services/collector/ack");
     h->url_health = join_url(h->conf.url, "/services/collector/health");
-    h->tok = json_tokener_new_ex(64);
-    if (!h->url_event || !h->url_ack || !h->url_health || !h->tok)
+    if (!h->url_event || !h->url_ack || !h->url_health)
         return SF_ERR_NOMEM;
-    json_tokener_set_flags(h->tok, JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
     h->work_tail = &h->work;
     h->acks_tail = &h->acks;
     sf_buf_init(&h->resp, RESP_MAX);
@@ -689,8 +687,6 @@ static void hec_destroy(struct sf_output *o)
     curl_slist_free_all(h->hdr_plain);
     if (h->zs_ready)
         deflateEnd(&h->zs);
-    if (h->tok)
-        json_tokener_free(h->tok);
     sf_buf_free(&h->resp);
     sf_buf_free(&h->gz);
     sf_buf_free(&h->env);

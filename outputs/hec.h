@@ -76,7 +76,6 @@ struct hec {
     struct sf_buf gz;         /* compressed body scratch */
     z_stream zs;
     int zs_ready;
-    json_tokener *tok;        /* checks whether a record is a JSON object */
     struct hec_batch *open;   /* filling; NULL when empty */
     struct hec_batch *work, **work_tail;   /* closed, waiting to be POSTed */
     struct hec_batch *acks, **acks_tail;   /* accepted, waiting for ack */

@@ -133,29 +133,160 @@ sf_err sf_hec_json_str(struct sf_buf *out, const char *s, size_t len)
     return err;
 }
 
-/* 1 if data is exactly one JSON object (strict RFC 8259, valid UTF-8),
- * possibly surrounded by whitespace: it can then be embedded verbatim. */
-static int is_json_object(json_tokener *tok, const char *data, size_t len)
-{
-    size_t i = 0;
-    struct json_object *obj;
-    int ok = 0;
+/* A strict RFC 8259 checker (json-c's "strict" mode still takes 'single
+ * quotes'): a record is embedded verbatim only if Splunk will parse it. */
+struct jv {
+    const unsigned char *p, *end;
+    int depth;
+};
 
-    while (i < len && data[i] && strchr(" \t\r\n", data[i]))
-        i++;
-    if (i == len || data[i] != '{' || len > INT32_MAX || memchr(data, '\0', len))
-        return 0;
-    json_tokener_reset(tok);
-    obj = json_tokener_parse_ex(tok, data, (int)len);
-    if (obj && json_object_is_type(obj, json_type_object)
-        && json_tokener_get_error(tok) == json_tokener_success) {
-        size_t end = json_tokener_get_parse_end(tok);
-        while (end < len && data[end] && strchr(" \t\r\n", data[end]))
-            end++;
-        ok = end == len;
+static int jv_value(struct jv *v);
+
+static void jv_ws(struct jv *v)
+{
+    while (v->p < v->end && (*v->p == ' ' || *v->p == '\t' || *v->p == '\n' || *v->p == '\r'))
+        v->p++;
+}
+
+static int jv_eat(struct jv *v, char c)
+{
+    jv_ws(v);
+    if (v->p < v->end && *v->p == (unsigned char)c) {
+        v->p++;
+        return 1;
     }
-    json_object_put(obj);
+    return 0;
+}
+
+static int jv_string(struct jv *v)
+{
+    if (!jv_eat(v, '"'))
+        return 0;
+    while (v->p < v->end) {
+        unsigned char c = *v->p;
+        size_t n = 1;
+        if (c == '"') {
+            v->p++;
+            return 1;
+        }
+        if (c < 0x20)
+            return 0;
+        if (c == '\\') {
+            if (v->end - v->p < 2)
+                return 0;
+            c = v->p[1];
+            n = 2;
+            if (c == 'u') {
+                if (v->end - v->p < 6)
+                    return 0;
+                for (int i = 2; i < 6; i++)
+                    if (!strchr("0123456789abcdefABCDEF", v->p[i]) || !v->p[i])
+                        return 0;
+                n = 6;
+            } else if (!c || !strchr("\"\\/bfnrt", c)) {
+                return 0;
+            }
+        } else if (c >= 0x80) {
+            n = utf8_len(v->p, (size_t)(v->end - v->p));
+            if (n == 0)
+                return 0;
+        }
+        v->p += n;
+    }
+    return 0;
+}
+
+static int jv_digits(struct jv *v)
+{
+    const unsigned char *s = v->p;
+    while (v->p < v->end && *v->p >= '0' && *v->p <= '9')
+        v->p++;
+    return v->p > s;
+}
+
+static int jv_number(struct jv *v)
+{
+    if (v->p < v->end && *v->p == '-')
+        v->p++;
+    if (v->p < v->end && *v->p == '0')
+        v->p++;
+    else if (!jv_digits(v))
+        return 0;
+    if (v->p < v->end && *v->p == '.') {
+        v->p++;
+        if (!jv_digits(v))
+            return 0;
+    }
+    if (v->p < v->end && (*v->p == 'e' || *v->p == 'E')) {
+        v->p++;
+        if (v->p < v->end && (*v->p == '+' || *v->p == '-'))
+            v->p++;
+        if (!jv_digits(v))
+            return 0;
+    }
+    return 1;
+}
+
+/* Object or array body after its opening bracket. */
+static int jv_container(struct jv *v, char close)
+{
+    int ok = 1;
+
+    if (++v->depth > 64)
+        return 0;
+    if (jv_eat(v, close))
+        goto out;
+    do {
+        if (close == '}' && (!jv_string(v) || !jv_eat(v, ':'))) {
+            ok = 0;
+            goto out;
+        }
+        if (!jv_value(v)) {
+            ok = 0;
+            goto out;
+        }
+    } while (jv_eat(v, ','));
+    ok = jv_eat(v, close);
+out:
+    v->depth--;
     return ok;
+}
+
+static int jv_value(struct jv *v)
+{
+    static const char *const lits[] = { "true", "false", "null" };
+
+    jv_ws(v);
+    if (v->p >= v->end)
+        return 0;
+    if (*v->p == '{' || *v->p == '[') {
+        char close = *v->p == '{' ? '}' : ']';
+        v->p++;
+        return jv_container(v, close);
+    }
+    if (*v->p == '"')
+        return jv_string(v);
+    for (size_t i = 0; i < 3; i++) {
+        size_t n = strlen(lits[i]);
+        if ((size_t)(v->end - v->p) >= n && memcmp(v->p, lits[i], n) == 0) {
+            v->p += n;
+            return 1;
+        }
+    }
+    return jv_number(v);
+}
+
+/* 1 if data is exactly one JSON object, possibly surrounded by whitespace:
+ * it can then be embedded verbatim. */
+static int is_json_object(const char *data, size_t len)
+{
+    struct jv v = { (const unsigned char *)data, (const unsigned char *)data + len, 0 };
+
+    jv_ws(&v);
+    if (v.p >= v.end || *v.p != '{' || !jv_value(&v))
+        return 0;
+    jv_ws(&v);
+    return v.p == v.end;
 }
 
 static sf_err add_meta(struct sf_buf *out, const char *key, const char *val)
@@ -214,7 +345,7 @@ sf_err sf_hec_envelope(struct hec *h, struct sf_buf *out, const struct sf_msg *m
     if (!err)
         err = sf_buf_adds(out, "\"event\":");
     if (!err) {
-        if (is_json_object(h->tok, m->data, m->len))
+        if (is_json_object(m->data, m->len))
             err = sf_buf_add(out, m->data, m->len);
         else
             err = sf_hec_json_str(out, m->data, m->len);

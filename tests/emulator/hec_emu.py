@@ -429,6 +429,8 @@ class Handler(BaseHTTPRequestHandler):
             self.reply(415, {"text": "Unsupported Content-Encoding: %s" % enc, "code": 415})
             return
         if len(data) > st.max_content_length:
+            with st.lock:
+                st.stats["http"]["413"] = st.stats["http"].get("413", 0) + 1
             self.reply(413, {"text": "Content-Length of %d too large (maximum is %d)"
                                      % (len(data), st.max_content_length)})
             return
