@@ -156,8 +156,12 @@ static void run_round(struct sf_outrun *r, struct sf_outjob *jobs)
         snprintf(r->reason, sizeof(r->reason), "no acknowledgement within %d ms",
                  r->flush_timeout_ms);
     r->round_n = 0; /* later verdicts for this round are ignored */
+    for (struct sf_outjob *j = jobs; j; j = j->next)
+        for (size_t i = 0; i < j->n; i++)
+            if ((int)j->verdicts[i] < 0)
+                j->verdicts[i] = SF_V_RETRY;
+    account(r, jobs); /* before finish: once done, a job belongs to its worker again */
     finish(r, jobs, SF_V_RETRY, 1);
-    account(r, jobs);
 out:
     free(msgs);
     free(r->round_slot);

@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# fanout.sh - tenant fan-out benchmark (issue 3): the Defender emulator with
+# N tenants (default 1000), 10 alerts each and 20 ms added latency per call;
+# one `siemfwd run --once` cycle over all of them into a file output.
+# Prints wall time, peak RSS and records delivered. Numbers, not assertions.
+# usage: fanout.sh [TENANTS] [MAX_PARALLEL]   (env SIEMFWD: binary to use)
+set -euo pipefail
+top=$(cd "$(dirname "$0")/../.." && pwd)
+n=${1:-1000}
+par=${2:-64}
+bin=${SIEMFWD:-$top/build-rel/siemfwd}
+work=$(mktemp -d /tmp/sf-fanout.XXXXXX)
+trap 'kill $emu 2>/dev/null; wait 2>/dev/null; [ -n "${KEEP:-}" ] || rm -rf "$work"' EXIT
+sh "$top/tests/emulator/mkcerts.sh" "$work/certs" >/dev/null
+/usr/bin/python3 "$top/tests/emulator/defender_emu.py" --certdir "$work/certs" --tenants "$n" \
+  --alerts-per-tenant 10 --history 1h --latency-ms 20 --client-secret bench-secret \
+  >"$work/emu.out" 2>"$work/emu.log" &
+emu=$!
+for _ in $(seq 300); do grep -q '^READY' "$work/emu.out" 2>/dev/null && break; sleep 0.1; done
+port=$(sed -n 's/^READY port=\([0-9]*\).*/\1/p' "$work/emu.out")
+{
+  echo "state_dir: $work/state"
+  echo "log_level: warn"
+  echo "http: {ca_file: $work/certs/ca.crt, max_parallel: $par}"
+  echo "tenant_defaults: {client_id: 11111111-1111-1111-1111-111111111111,"
+  echo "  client_secret: bench-secret, authority: https://127.0.0.1:$port,"
+  echo "  api_base: https://127.0.0.1:$port, start_from: 2h, settle: 1s}"
+  echo "formats: [{name: cef, type: cef, map: $top/formats/maps/cef-defender.yaml}]"
+  echo "outputs: [{name: out, type: file, format: cef, path: $work/out.cef}]"
+  echo "tenants:"
+  for i in $(seq "$n"); do
+    printf '  - {name: t%d, tenant_id: 00000000-0000-0000-0000-%012d}\n' "$i" "$i"
+  done
+} >"$work/fanout.yaml"
+/usr/bin/time -f "%e %M" -o "$work/time" "$bin" run -c "$work/fanout.yaml" --once 2>"$work/run.log" || true
+read -r wall rss <"$work/time"
+echo "fan-out: $n tenants, max_parallel $par, 20 ms latency per call:" \
+     "wall ${wall}s, peak RSS $((rss / 1024)) MB, $(wc -l <"$work/out.cef") records delivered" \
+     "(expected $((n * 10)))"
+grep -c "level=error\|level=warn" "$work/run.log" | xargs echo "warnings/errors logged:"
