@@ -12,6 +12,8 @@
 #include <librdkafka/rdkafka.h>
 
 #include "sf_conf.h"
+#include "sf_config.h"
+#include "sf_log.h"
 #include "sf_output.h"
 
 /* The message opaque carries the pipeline id as a pointer-sized integer. */
@@ -59,8 +61,6 @@ static const struct sf_conf_entry table[] = {
     SF_CONF_END
 };
 
-static const char *const common_keys[] = { "name", "type", "format", "rules", "flood", NULL };
-
 /* Properties owned by a key above or by the delivery model: refused in
  * `properties:` so there is one source of truth. */
 static const struct {
@@ -77,36 +77,25 @@ static const struct {
 
 /* ---- logging ---------------------------------------------------------- */
 
-static const char *level_name(int level)
+static enum sf_log_level log_level_of(int syslog_level)
 {
-    if (level <= 3)
-        return "error";
-    if (level == 4)
-        return "warn";
-    return level == 7 ? "debug" : "info";
+    if (syslog_level <= 3)
+        return SF_LOG_ERROR;
+    if (syslog_level == 4)
+        return SF_LOG_WARN;
+    return syslog_level == 7 ? SF_LOG_DEBUG : SF_LOG_INFO;
 }
 
-/* librdkafka's syslog-style levels onto logfmt lines on stderr. Runs on
- * librdkafka's threads: one fputs per line keeps lines whole. */
+/* librdkafka's syslog-style levels onto the shared logger (which honours
+ * log_level / log_format and is thread-safe: this runs on librdkafka's
+ * threads). */
 static void log_cb(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
 {
     const struct kafka *k = rd_kafka_opaque(rk);
-    char line[1024];
-    size_t n;
-    int w;
+    enum sf_log_level lv = log_level_of(level);
 
-    w = snprintf(line, sizeof(line), "level=%s output=%s component=kafka fac=%s msg=\"",
-                 level_name(level), k && k->o && k->o->name ? k->o->name : "-", fac);
-    n = w < 0 ? 0 : ((size_t)w > sizeof(line) - 4 ? sizeof(line) - 4 : (size_t)w);
-    for (const char *p = buf; *p && n < sizeof(line) - 4; p++) {
-        if (*p == '"' || *p == '\\')
-            line[n++] = '\\';
-        line[n++] = (*p == '\n') ? ' ' : *p;
-    }
-    line[n++] = '"';
-    line[n++] = '\n';
-    line[n] = '\0';
-    fputs(line, stderr);
+    if (sf_log_enabled(lv))
+        sf_log(lv, NULL, k && k->o ? k->o->name : NULL, "librdkafka %s: %s", fac, buf);
 }
 
 /* ---- verdicts --------------------------------------------------------- */
@@ -389,7 +378,7 @@ static sf_err kafka_init(struct sf_output *o, const struct sf_node *cfg, const c
     if (!k)
         goto out;
     k->o = o;
-    if ((err = sf_conf_bind(cfg, path, table, common_keys, &k->c, errs)) != SF_OK)
+    if ((err = sf_conf_bind(cfg, path, table, sf_output_common_keys, &k->c, errs)) != SF_OK)
         goto out;
     if ((err = topic_compile(k, path, errs)) != SF_OK)
         goto out;
