@@ -412,7 +412,10 @@ static void handle_drop(struct kafka *k, int flush_ms)
         return;
     rd_kafka_flush(k->rk, flush_ms);
     rd_kafka_purge(k->rk, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
-    rd_kafka_poll(k->rk, 0);
+    /* Purged records come back through dr_msg_cb (as RETRY, or FATAL after
+     * a fatal error); serve them before the handle goes. */
+    for (int i = 0; k->inflight > 0 && i < 100; i++)
+        rd_kafka_poll(k->rk, 10);
     if (k->rkt)
         rd_kafka_topic_destroy(k->rkt);
     k->rkt = NULL;
