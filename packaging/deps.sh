@@ -10,7 +10,7 @@ PKGS=(
   libsqlite3-dev zlib1g-dev
   # tests
   libcmocka-dev liblognorm-utils rsyslog rsyslog-openssl
-  python3 python3-cryptography openssl ca-certificates procps iproute2
+  python3 python3-cryptography python3-aiosmtpd openssl ca-certificates procps iproute2 curl groff-base time
   # packaging checks
   dpkg-dev systemd
 )
