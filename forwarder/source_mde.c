@@ -1,6 +1,7 @@
 /* source_mde.c - MDE /api/alerts (defender-api.md 2.2, 4.4 step 3): filter on
  * lastUpdateTime with $expand=evidence; there is no nextLink with $top, so a
- * full page (or an oversized body) bisects the window and re-reads it.
+ * full page (or an oversized body) bisects the window and re-reads it, down
+ * to 1 ms windows, which are paged with $skip.
  * It does not dedup; pages are delivered oldest window first, sorted. */
 #include <stdio.h>
 #include <string.h>
@@ -10,6 +11,7 @@
 
 #define MDE_DEFAULT_BASE "https://api.securitycenter.microsoft.com"
 #define MDE_MAX_TOP 10000
+#define MDE_MAX_SKIP_PAGES 100   /* per 1 ms window */
 
 /* The WindowsDefenderATP audience serves every commercial regional host
  * (1.2); US Government hosts are their own audience [CODE]. */
@@ -26,7 +28,7 @@ static void mde_audience(const char *api_base, char *buf, size_t n)
 }
 
 sf_err sf_mde_url(struct sf_buf *b, const char *api_base, int64_t from_ms,
-                  int64_t until_ms, int top)
+                  int64_t until_ms, int top, int skip)
 {
     char from[40], until[40];
     struct sf_buf f;
@@ -44,6 +46,8 @@ sf_err sf_mde_url(struct sf_buf *b, const char *api_base, int64_t from_ms,
     /* evidence is empty unless expanded (gotcha 6). */
     if (!err)
         err = sf_buf_printf(b, "&$expand=evidence&$top=%d", top);
+    if (!err && skip > 0)
+        err = sf_buf_printf(b, "&$skip=%d", skip);
     sf_buf_free(&f);
     return err;
 }
@@ -67,36 +71,71 @@ static sf_err mde_probe_url(struct sf_fetch_ctx *fx, struct sf_buf *url)
     return sf_fetch_url_base(url, fx->api_base, "/api/alerts?$top=1");
 }
 
-static sf_err mde_range(struct sf_fetch_ctx *fx, int64_t from_ms, int64_t until_ms)
+/* One page of [from, until) at offset skip: *full when it held top alerts
+ * (then nothing was delivered unless deliver_full). */
+static sf_err mde_page(struct sf_fetch_ctx *fx, int64_t from_ms, int64_t until_ms, int top,
+                       int skip, int deliver_full, int *full)
 {
-    int top = fx->page_size < MDE_MAX_TOP ? fx->page_size : MDE_MAX_TOP;
     struct sf_buf url;
     json_object *page = NULL, *alerts;
-    char when[40];
     sf_err err;
 
     sf_buf_init(&url, 16 * 1024);
-    err = sf_mde_url(&url, fx->api_base, from_ms, until_ms, top);
+    err = sf_mde_url(&url, fx->api_base, from_ms, until_ms, top, skip);
     if (!err)
         err = fx->get_json(fx, url.data, &page);
     if (!err)
         err = sf_fetch_page_alerts(fx, page, url.data, &alerts);
     if (err)
         goto out;
-    if (json_object_array_length(alerts) >= (size_t)top) {
-        /* Possibly truncated: the caller bisects; a 1 ms window cannot be. */
-        sf_fetch_format_time(from_ms, when, sizeof(when));
-        sf_errf(fx->st->msg, sizeof(fx->st->msg), "tenant %s: %d or more alerts have "
-                "lastUpdateTime in the %lld ms window at %s; raise page_size (max %d)",
-                fx->t->name, top, (long long)(until_ms - from_ms), when, MDE_MAX_TOP);
-        err = SF_ERR_LIMIT;
+    *full = json_object_array_length(alerts) >= (size_t)top;
+    if (*full && !deliver_full)
         goto out;
-    }
     sf_fetch_sort(fx, alerts);
     err = sf_fetch_deliver(fx, alerts);
 out:
     json_object_put(page);
     sf_buf_free(&url);
+    return err;
+}
+
+/* A 1 ms window cannot be split: page through it with $skip (get-alerts.md
+ * documents $skip). All its alerts share one millisecond, so time order
+ * holds whatever order the pages come in. */
+static sf_err mde_skip_pages(struct sf_fetch_ctx *fx, int64_t from_ms, int64_t until_ms,
+                             int top)
+{
+    char when[40];
+    int full = 1;
+    sf_err err = SF_OK;
+
+    for (int n = 0; n < MDE_MAX_SKIP_PAGES && full && !err; n++)
+        err = mde_page(fx, from_ms, until_ms, top, n * top, 1, &full);
+    if (!err && full) {
+        sf_fetch_format_time(from_ms, when, sizeof(when));
+        sf_errf(fx->st->msg, sizeof(fx->st->msg), "tenant %s: more than %d alerts have "
+                "lastUpdateTime in the 1 ms at %s; raise page_size (max %d)", fx->t->name,
+                MDE_MAX_SKIP_PAGES * top, when, MDE_MAX_TOP);
+        err = SF_ERR_LIMIT;
+    }
+    return err;
+}
+
+static sf_err mde_range(struct sf_fetch_ctx *fx, int64_t from_ms, int64_t until_ms)
+{
+    int top = fx->page_size < MDE_MAX_TOP ? fx->page_size : MDE_MAX_TOP;
+    int full = 0;
+    sf_err err;
+
+    if (until_ms - from_ms <= 1)
+        return mde_skip_pages(fx, from_ms, until_ms, top);
+    err = mde_page(fx, from_ms, until_ms, top, 0, 0, &full);
+    if (!err && full) {
+        /* Possibly truncated (no nextLink with $top): the caller bisects. */
+        sf_errf(fx->st->msg, sizeof(fx->st->msg), "tenant %s: a full page of %d alerts",
+                fx->t->name, top);
+        err = SF_ERR_LIMIT;
+    }
     return err;
 }
 

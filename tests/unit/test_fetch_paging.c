@@ -16,7 +16,7 @@
 
 #define T0 INT64_C(1709251200000)   /* 2024-03-01T00:00:00Z */
 #define HOUR INT64_C(3600000)
-#define MAX_ALERTS 64
+#define MAX_ALERTS 128
 #define MAX_GOT 256
 
 struct fake {
@@ -27,6 +27,7 @@ struct fake {
     int limit_over;       /* more matches than this: SF_ERR_LIMIT (0: never) */
     int foreign_next;     /* graph: nextLink points at another host */
     int first_400;        /* the first call answers 400 */
+    int skip_calls;       /* calls with a $skip / $skiptoken */
     const char *body;     /* fixed response body instead of the data */
     int calls;
     char first_url[1024];
@@ -120,9 +121,10 @@ static sf_err fake_get(struct sf_fetch_ctx *fx, const char *url, json_object **o
     from = time_after(q, f->src == SF_SRC_SIEM ? "sinceTimeUtc=" : " ge ");
     until = time_after(q, f->src == SF_SRC_SIEM ? "untilTimeUtc=" : " lt ");
     top = int_after(q, "$top=", 1 << 30);
-    skip = int_after(q, "$skiptoken=", 0);
-    if ((f->first_400 && f->calls == 1) ||
-        (f->deep_fail_from && skip && skip / top >= f->deep_fail_from)) {
+    skip = int_after(q, f->src == SF_SRC_GRAPH ? "$skiptoken=" : "$skip=", 0);
+    f->skip_calls += skip > 0;
+    if ((f->first_400 && f->calls == 1) || (f->src == SF_SRC_GRAPH && f->deep_fail_from &&
+                                             skip && skip / top >= f->deep_fail_from)) {
         fx->st->http_status = 400;
         return SF_ERR_HTTP;
     }
@@ -143,7 +145,7 @@ static sf_err fake_get(struct sf_fetch_ctx *fx, const char *url, json_object **o
             json_object_array_add(arr, render(f, match[i]));
     } else {
         /* MDE and SIEM give no order: newest first, like the emulator. */
-        for (int i = m - 1; i >= 0 && m - 1 - i < top; i--)
+        for (int i = m - 1 - skip; i >= 0 && m - 1 - skip - i < top; i--)
             json_object_array_add(arr, render(f, match[i]));
     }
     if (f->src == SF_SRC_SIEM) {
@@ -439,17 +441,38 @@ static void test_mde_full_one_ms_window(void **state)
     (void)state;
 
     add(&f, "early", T0 + 10);
-    for (int i = 0; i < 4; i++) {
+    for (int i = 0; i < 9; i++) {
         char id[8];
         snprintf(id, sizeof(id), "t%d", i);
         add(&f, id, T0 + 20);
     }
     add(&f, "late", T0 + 30);
-    assert_int_equal(run(&f, &g, 4, T0, T0 + 64, &st), SF_ERR_LIMIT);
-    assert_string_equal(st.msg, "tenant contoso: 4 or more alerts have lastUpdateTime in the "
-                        "1 ms window at 2024-03-01T00:00:00.0200000Z; raise page_size (max 10000)");
-    /* What came before the stuck instant was delivered, in order. */
-    assert_string_equal(ids(&g), "early");
+    assert_int_equal(run(&f, &g, 4, T0, T0 + 64, &st), SF_OK);
+    /* Nine alerts in one millisecond, four a page: $skip pages 0, 4, 8. */
+    assert_int_equal(g.n, 11);
+    assert_string_equal(g.id[0], "early");
+    assert_string_equal(g.id[10], "late");
+    assert_ascending(&g);
+    assert_int_equal(f.skip_calls, 2);
+    assert_string_equal(st.msg, "");
+}
+
+static void test_mde_skip_pages_bounded(void **state)
+{
+    struct fake f = { .src = SF_SRC_MDE };
+    struct got g = { 0 };
+    struct sf_fetch_status st;
+    (void)state;
+
+    for (int i = 0; i < 101; i++)
+        add(&f, "same", T0 + 5);
+    /* One a page: 100 pages through $skip, then give up and say so. */
+    assert_int_equal(run(&f, &g, 1, T0 + 5, T0 + 6, &st), SF_ERR_LIMIT);
+    assert_int_equal(g.n, 100);
+    assert_int_equal(f.calls, 100);
+    assert_int_equal(f.skip_calls, 99);
+    assert_string_equal(st.msg, "tenant contoso: more than 100 alerts have lastUpdateTime in "
+                        "the 1 ms at 2024-03-01T00:00:00.0050000Z; raise page_size (max 10000)");
 }
 
 static void test_mde_split_depth_bound(void **state)
@@ -543,6 +566,7 @@ int main(void)
         cmocka_unit_test(test_page_shapes),
         cmocka_unit_test(test_mde_split_full_pages),
         cmocka_unit_test(test_mde_full_one_ms_window),
+        cmocka_unit_test(test_mde_skip_pages_bounded),
         cmocka_unit_test(test_mde_split_depth_bound),
         cmocka_unit_test(test_siem_window_filter),
         cmocka_unit_test(test_siem_split_when_too_large),

@@ -126,10 +126,14 @@ static void test_mde_siem_urls(void **state)
     (void)state;
 
     sf_buf_init(&b, 4096);
-    assert_url(sf_mde_url(&b, "https://api.securitycenter.microsoft.com", T0, T0 + HOUR, 10000),
+    assert_url(sf_mde_url(&b, "https://api.securitycenter.microsoft.com", T0, T0 + HOUR, 10000, 0),
                &b, "https://api.securitycenter.microsoft.com/api/alerts?$filter=lastUpdateTime"
                "%20ge%202024-03-01T00%3A00%3A00.0000000Z%20and%20lastUpdateTime%20lt%20"
                "2024-03-01T01%3A00%3A00.0000000Z&$expand=evidence&$top=10000");
+    assert_url(sf_mde_url(&b, "https://eu.api.security.microsoft.com/", T0, T0 + 1, 50, 100),
+               &b, "https://eu.api.security.microsoft.com/api/alerts?$filter=lastUpdateTime"
+               "%20ge%202024-03-01T00%3A00%3A00.0000000Z%20and%20lastUpdateTime%20lt%20"
+               "2024-03-01T00%3A00%3A00.0010000Z&$expand=evidence&$top=50&$skip=100");
     assert_url(sf_siem_url(&b, "https://wdatp-alertexporter-eu.windows.com/", T0, T0 + HOUR),
                &b, "https://wdatp-alertexporter-eu.windows.com/api/alerts?sinceTimeUtc="
                "2024-03-01T00%3A00%3A00.0000000Z&untilTimeUtc=2024-03-01T01%3A00%3A00.0000000Z");
