@@ -1,7 +1,7 @@
 /* hec.c - the Splunk HTTP Event Collector output (`type: hec`): config,
- * one keep-alive libcurl handle, batching, POST /services/collector/event
- * and the verdict for every reply (reference §4.6). Envelopes and gzip are
- * in hec_batch.c, indexer acks in hec_ack.c. Retry policy is the pipeline's:
+ * one keep-alive libcurl handle, batching, POST /services/collector/event.
+ * Envelopes and gzip are in hec_batch.c; verdicts per reply (reference
+ * §4.6), batch splitting and indexer acks in hec_ack.c. Retry policy is the pipeline's:
  * this file only reports verdicts. The ctx owns every batch it holds. */
 #include <inttypes.h>
 #include <stdio.h>
@@ -328,11 +328,6 @@ void sf_hec_exchange(struct hec *h, const char *url, const char *body, size_t le
     sf_hec_parse_reply(h->resp.data, h->resp.len, r);
 }
 
-static int is_auth_code(int code)
-{
-    return (code >= 1 && code <= 4) || code == 16 || code == 21 || code == 22;
-}
-
 /* POST an empty body: Splunk checks the token before the data (code 5
  * "No data" means the token is good), so a bad token shows at start. */
 static sf_err probe_token(struct hec *h, char *errbuf, size_t errlen)
@@ -344,7 +339,7 @@ static sf_err probe_token(struct hec *h, char *errbuf, size_t errlen)
         sf_errf(errbuf, errlen, "%s: %s", h->url_event, r.text);
         return SF_ERR_NETWORK;
     }
-    if (is_auth_code(r.code)) {
+    if (sf_hec_is_auth_code(r.code)) {
         sf_errf(errbuf, errlen, "%s: token refused: HTTP %ld code %d (%s)", h->url_event,
                 r.http, r.code, r.text);
         return SF_ERR_AUTH;
@@ -388,132 +383,6 @@ static sf_err hec_start(struct sf_output *o, char *errbuf, size_t errlen)
     return probe_token(h, errbuf, errlen);
 }
 
-/* Put b at the front of the work queue (splits go before later batches). */
-static void push_front(struct hec *h, struct hec_batch *b)
-{
-    b->next = h->work;
-    h->work = b;
-    if (h->work_tail == &h->work)
-        h->work_tail = &b->next;
-}
-
-/* Queue [a, b) of src (or report RETRY if even that cannot be allocated). */
-static void requeue(struct hec *h, struct hec_batch *src, size_t a, size_t b,
-                    struct hec_batch *into)
-{
-    if (a >= b)
-        return;
-    if (!into || sf_hec_batch_take(into, src, a, b))
-        sf_hec_report(h, src, a, b, SF_V_RETRY, "HEC output out of memory re-batching");
-}
-
-/* 413, or a bad event the server did not locate: halve until one is left. */
-static void split_halves(struct hec *h, struct hec_batch *b, const char *why)
-{
-    struct hec_batch *lo, *hi;
-
-    if (b->n == 1) {
-        sf_hec_report(h, b, 0, 1, SF_V_REJECTED, why);
-        return;
-    }
-    lo = sf_hec_batch_new();
-    hi = sf_hec_batch_new();
-    requeue(h, b, 0, b->n / 2, lo);
-    requeue(h, b, b->n / 2, b->n, hi);
-    if (hi && hi->n)
-        push_front(h, hi);
-    else
-        sf_hec_batch_free(hi);
-    if (lo && lo->n)
-        push_front(h, lo);
-    else
-        sf_hec_batch_free(lo);
-}
-
-/* Codes 6/12/13/15 name the bad object (§4.6: objects before it are
- * indexed, those after are not). Without ack the reply is as final as a
- * 200, so the ones before are delivered; with ack nothing was acknowledged,
- * so they are re-sent with the ones after (at-least-once). */
-static void bad_event(struct hec *h, struct hec_batch *b, const struct hec_reply *r,
-                      const char *why)
-{
-    long long i = r->invalid_event;
-    struct hec_batch *rest;
-
-    if (i < 0 || (size_t)i >= b->n) {
-        split_halves(h, b, why);
-        return;
-    }
-    sf_hec_report(h, b, (size_t)i, (size_t)i + 1, SF_V_REJECTED, why);
-    rest = sf_hec_batch_new();
-    if (h->conf.ack)
-        requeue(h, b, 0, (size_t)i, rest);
-    else
-        sf_hec_report(h, b, 0, (size_t)i, SF_V_DELIVERED, NULL);
-    requeue(h, b, (size_t)i + 1, b->n, rest);
-    if (rest && rest->n)
-        push_front(h, rest);
-    else
-        sf_hec_batch_free(rest);
-}
-
-/* Accepted (200): delivered now, or once its ackId turns true. */
-static int accepted(struct hec *h, struct hec_batch *b, const struct hec_reply *r)
-{
-    if (!h->conf.ack || r->ack_id < 0) {
-        /* A token without useACK answers 200 without an ackId: the same
-         * promise as ack off. */
-        sf_hec_report(h, b, 0, b->n, SF_V_DELIVERED, NULL);
-        return 0;
-    }
-    b->ack_id = (uint64_t)r->ack_id;
-    b->sent_ms = sf_hec_now_ms();
-    sf_buf_free(&b->body); /* only the ids are needed from here on */
-    free(b->offs);
-    b->offs = NULL;
-    if (!h->acks)
-        h->last_ack_poll_ms = b->sent_ms;
-    b->next = NULL;
-    *h->acks_tail = b;
-    h->acks_tail = &b->next;
-    return 1;
-}
-
-/* The verdict for a reply (§4.6); returns 1 if b is now on the ack list. */
-static int judge(struct hec *h, struct hec_batch *b, const struct hec_reply *r)
-{
-    char why[512];
-    int c = r->code;
-
-    if (r->http == 0) {
-        snprintf(why, sizeof(why), "HEC POST %s: %s", h->url_event, r->text);
-        sf_hec_report(h, b, 0, b->n, SF_V_RECONNECT, why);
-        return 0;
-    }
-    snprintf(why, sizeof(why), "HEC POST %s: HTTP %ld code %d (%s)", h->url_event, r->http,
-             c, r->text);
-    if (r->http == 200)
-        return accepted(h, b, r);
-    if (r->http == 413)
-        split_halves(h, b, why);
-    else if (c == 6 || c == 12 || c == 13 || c == 15)
-        bad_event(h, b, r, why);
-    else if (c == 8 || c == 9 || (c >= 18 && c <= 20) || r->http >= 500 || r->http == 429)
-        sf_hec_report(h, b, 0, b->n, SF_V_RETRY, why);
-    else {
-        /* Token, index, channel and URL errors: the configuration is wrong
-         * and no resend can succeed until someone fixes it. */
-        size_t n = strlen(why);
-        snprintf(why + n, sizeof(why) - n, "%s",
-                 is_auth_code(c) ? ": the HEC token is refused, check `token`"
-                 : c == 7 ? ": the token may not write to `index`"
-                 : (c == 10 || c == 11) ? ": the token wants indexer acks, set `ack: true`"
-                 : ": check `url` and the HEC input's settings");
-        sf_hec_report(h, b, 0, b->n, SF_V_FATAL, why);
-    }
-    return 0;
-}
-
 static void post_batch(struct hec *h, struct hec_batch *b)
 {
     struct hec_reply r;
@@ -531,7 +400,7 @@ static void post_batch(struct hec *h, struct hec_batch *b)
         len = h->gz.len;
     }
     sf_hec_exchange(h, h->url_event, body, len, 1, &r);
-    if (!judge(h, b, &r))
+    if (!sf_hec_judge(h, b, &r))
         sf_hec_batch_free(b);
 }
 

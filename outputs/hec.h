@@ -111,6 +111,12 @@ void sf_hec_exchange(struct hec *h, const char *url, const char *body, size_t le
                      int data_headers, struct hec_reply *r);
 
 /* hec_ack.c */
+/* 1 for the codes that mean the token is refused (1-4, 16, 21, 22). */
+int sf_hec_is_auth_code(int code);
+/* Report the verdicts for b's reply r, splitting and re-queueing on 413
+ * and invalid-event-number; returns 1 if b is now owned by the ack list
+ * (else the caller frees b). */
+int sf_hec_judge(struct hec *h, struct hec_batch *b, const struct hec_reply *r);
 /* Parse a reply body into r (http already set). */
 void sf_hec_parse_reply(const char *body, size_t len, struct hec_reply *r);
 /* Poll /ack for every pending batch if due (or force), deliver the acked,

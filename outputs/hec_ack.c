@@ -1,7 +1,8 @@
-/* hec_ack.c - HEC reply parsing and indexer acknowledgement (reference
- * §4.5): poll POST /services/collector/ack {"acks":[...]} for the accepted
- * batches, deliver those answered true, hand back (RETRY) those still false
- * after ack_timeout. Owns the batches on h->acks until it frees them. */
+/* hec_ack.c - HEC replies: parsing, the verdict for each code (reference
+ * §4.6) with batch splitting on 413 / invalid-event-number, and indexer
+ * acknowledgement (§4.5): poll POST /services/collector/ack for accepted
+ * batches, deliver those answered true, RETRY those still false after
+ * ack_timeout. Owns the batches on h->acks until it frees them. */
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
@@ -46,6 +47,137 @@ void sf_hec_parse_reply(const char *body, size_t len, struct hec_reply *r)
         r->invalid_event = json_object_get_int64(v);
 out:
     json_object_put(obj);
+}
+
+int sf_hec_is_auth_code(int code)
+{
+    return (code >= 1 && code <= 4) || code == 16 || code == 21 || code == 22;
+}
+
+/* Put b at the front of the work queue (splits go before later batches). */
+static void push_front(struct hec *h, struct hec_batch *b)
+{
+    b->next = h->work;
+    h->work = b;
+    if (h->work_tail == &h->work)
+        h->work_tail = &b->next;
+}
+
+/* Queue [a, b) of src (or report RETRY if even that cannot be allocated). */
+static void requeue(struct hec *h, struct hec_batch *src, size_t a, size_t b,
+                    struct hec_batch *into)
+{
+    if (a >= b)
+        return;
+    if (!into || sf_hec_batch_take(into, src, a, b))
+        sf_hec_report(h, src, a, b, SF_V_RETRY, "HEC output out of memory re-batching");
+}
+
+/* 413, or a bad event the server did not locate: halve until one is left. */
+static void split_halves(struct hec *h, struct hec_batch *b, const char *why)
+{
+    struct hec_batch *lo, *hi;
+
+    if (b->n == 1) {
+        sf_hec_report(h, b, 0, 1, SF_V_REJECTED, why);
+        return;
+    }
+    lo = sf_hec_batch_new();
+    hi = sf_hec_batch_new();
+    requeue(h, b, 0, b->n / 2, lo);
+    requeue(h, b, b->n / 2, b->n, hi);
+    if (hi && hi->n)
+        push_front(h, hi);
+    else
+        sf_hec_batch_free(hi);
+    if (lo && lo->n)
+        push_front(h, lo);
+    else
+        sf_hec_batch_free(lo);
+}
+
+/* Codes 6/12/13/15 name the bad object (§4.6: objects before it are
+ * indexed, those after are not). Without ack the reply is as final as a
+ * 200, so the ones before are delivered; with ack nothing was acknowledged,
+ * so they are re-sent with the ones after (at-least-once). */
+static void bad_event(struct hec *h, struct hec_batch *b, const struct hec_reply *r,
+                      const char *why)
+{
+    long long i = r->invalid_event;
+    struct hec_batch *rest;
+
+    if (i < 0 || (size_t)i >= b->n) {
+        split_halves(h, b, why);
+        return;
+    }
+    sf_hec_report(h, b, (size_t)i, (size_t)i + 1, SF_V_REJECTED, why);
+    rest = sf_hec_batch_new();
+    if (h->conf.ack)
+        requeue(h, b, 0, (size_t)i, rest);
+    else
+        sf_hec_report(h, b, 0, (size_t)i, SF_V_DELIVERED, NULL);
+    requeue(h, b, (size_t)i + 1, b->n, rest);
+    if (rest && rest->n)
+        push_front(h, rest);
+    else
+        sf_hec_batch_free(rest);
+}
+
+/* Accepted (200): delivered now, or once its ackId turns true. */
+static int accepted(struct hec *h, struct hec_batch *b, const struct hec_reply *r)
+{
+    if (!h->conf.ack || r->ack_id < 0) {
+        /* A token without useACK answers 200 without an ackId: the same
+         * promise as ack off. */
+        sf_hec_report(h, b, 0, b->n, SF_V_DELIVERED, NULL);
+        return 0;
+    }
+    b->ack_id = (uint64_t)r->ack_id;
+    b->sent_ms = sf_hec_now_ms();
+    sf_buf_free(&b->body); /* only the ids are needed from here on */
+    free(b->offs);
+    b->offs = NULL;
+    if (!h->acks)
+        h->last_ack_poll_ms = b->sent_ms;
+    b->next = NULL;
+    *h->acks_tail = b;
+    h->acks_tail = &b->next;
+    return 1;
+}
+
+/* The verdict for a reply (§4.6); returns 1 if b is now on the ack list. */
+int sf_hec_judge(struct hec *h, struct hec_batch *b, const struct hec_reply *r)
+{
+    char why[512];
+    int c = r->code;
+
+    if (r->http == 0) {
+        snprintf(why, sizeof(why), "HEC POST %s: %s", h->url_event, r->text);
+        sf_hec_report(h, b, 0, b->n, SF_V_RECONNECT, why);
+        return 0;
+    }
+    snprintf(why, sizeof(why), "HEC POST %s: HTTP %ld code %d (%s)", h->url_event, r->http,
+             c, r->text);
+    if (r->http == 200)
+        return accepted(h, b, r);
+    if (r->http == 413)
+        split_halves(h, b, why);
+    else if (c == 6 || c == 12 || c == 13 || c == 15)
+        bad_event(h, b, r, why);
+    else if (c == 8 || c == 9 || (c >= 18 && c <= 20) || r->http >= 500 || r->http == 429)
+        sf_hec_report(h, b, 0, b->n, SF_V_RETRY, why);
+    else {
+        /* Token, index, channel and URL errors: the configuration is wrong
+         * and no resend can succeed until someone fixes it. */
+        size_t n = strlen(why);
+        snprintf(why + n, sizeof(why) - n, "%s",
+                 sf_hec_is_auth_code(c) ? ": the HEC token is refused, check `token`"
+                 : c == 7 ? ": the token may not write to `index`"
+                 : (c == 10 || c == 11) ? ": the token wants indexer acks, set `ack: true`"
+                 : ": check `url` and the HEC input's settings");
+        sf_hec_report(h, b, 0, b->n, SF_V_FATAL, why);
+    }
+    return 0;
 }
 
 size_t sf_hec_ack_pending(const struct hec *h)

@@ -104,7 +104,7 @@ class State:
         self.channels = {}        # channel -> {"next": int, "pending": {id: entry}}
         self.indexed = []
         self.indexed_count = 0
-        self.stats = {"requests": 0, "event_posts": 0, "raw_posts": 0, "gzip_posts": 0,
+        self.stats = {"connections": 0, "requests": 0, "event_posts": 0, "raw_posts": 0, "gzip_posts": 0,
                       "plain_posts": 0, "ack_polls": 0, "health_checks": 0,
                       "bytes_in": 0, "bytes_decoded": 0, "codes": {}, "http": {}}
 
@@ -502,6 +502,8 @@ class Server(ThreadingHTTPServer):
         self.verbose = verbose
 
     def finish_request(self, request, client_address):
+        with self.state.lock:
+            self.state.stats["connections"] += 1
         # TLS handshake in the connection's thread, not in accept().
         if self.tls_ctx is not None:
             try:

@@ -397,6 +397,8 @@ static void test_ack_1000_two_tenants_https_gzip(void **state)
         R->o.type->poll(&R->o, 0);
     }
     assert_int_equal(R->o.type->flush(&R->o, 15000), 0);
+    /* Keep-alive: the output's one connection (acks included) + this query's. */
+    assert_int_equal(emu_stat("connections"), 2);
     expect_verdicts(0, 1000, SF_V_DELIVERED, 1);
     expect_indexed(1000, 0, 1000, 1);
     assert_int_equal(emu_stat("gzip_posts"), 10);
@@ -444,6 +446,7 @@ static void test_gzip_off_ack_off(void **state)
     assert_int_equal(R->nv[200], 0);
     send_range(250, 300);
     expect_verdicts(0, 300, SF_V_DELIVERED, 1);
+    assert_int_equal(emu_stat("connections"), 2);
     assert_int_equal(R->o.type->flush(&R->o, 5000), 0);
     expect_indexed(300, 0, 300, 1);
     assert_int_equal(emu_stat("gzip_posts"), 0);
