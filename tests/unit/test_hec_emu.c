@@ -479,6 +479,8 @@ static void test_acks_never_true_retry_then_resend(void **state)
     for (int i = 0; i < 20; i++)
         make_msg(i, 100);
     send_range(0, 20);
+    /* Before ack_timeout, flush reports what still waits for its ack. */
+    assert_int_equal(R->o.type->flush(&R->o, 100), 20);
     assert_int_equal(R->o.type->flush(&R->o, 5000), 0);
     expect_verdicts(0, 20, SF_V_RETRY, 1);
     assert_non_null(strstr(R->reason[0], "not true after 600 ms"));
@@ -608,6 +610,24 @@ static void test_413_splits_and_rejects_oversize(void **state)
     assert_int_equal(emu_stat("event_posts"), 4 + 1);
 }
 
+/* batch_max_bytes bounds every body: a server limit of the same size
+ * never answers 413. */
+static void test_batch_max_bytes_respected(void **state)
+{
+    (void)state;
+    emu_control("{\"max_content_length\": 5000}");
+    open_output("batch_max_bytes: 5000\nhost: fwd01\n", TOKEN, SF_OK);
+    for (int i = 0; i < 20; i++)
+        make_msg(i, 1000);
+    send_range(0, 20);
+    assert_int_equal(R->o.type->flush(&R->o, 5000), 0);
+    expect_verdicts(0, 20, SF_V_DELIVERED, 1);
+    assert_int_equal(emu_http_count("413"), 0);
+    /* ~1.2 KB envelopes: 4 per body, 5 bodies. */
+    assert_int_equal(emu_stat("event_posts"), 5 + 1);
+    expect_indexed(20, 0, 20, 1);
+}
+
 static void test_network_error_reconnect(void **state)
 {
     char errbuf[512];
@@ -680,6 +700,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_bad_token_fatal, setup_http, teardown),
         cmocka_unit_test_setup_teardown(test_413_splits_and_rejects_oversize, setup_https,
                                         teardown),
+        cmocka_unit_test_setup_teardown(test_batch_max_bytes_respected, setup_http, teardown),
         cmocka_unit_test_setup_teardown(test_network_error_reconnect, setup_http, teardown),
     };
     char cmd[700];
