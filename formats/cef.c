@@ -22,21 +22,21 @@
 #define SP 0x20
 #define C8 SP, SP, SP, SP, SP, SP, SP, SP
 
-/* §1.4 header fields: '\' -> "\\", '|' -> "\|", CR, LF and every other C0
- * control -> space; '=' and everything else verbatim. */
+/* §1.4 header fields: '\' -> "\\", '|' -> "\|", CR, LF, every other C0
+ * control and DEL -> space; '=' and everything else verbatim. */
 static const unsigned char cef_hdr_esc[128] = {
     C8, C8, C8, C8,
-    ['\\'] = SF_UTF8_ESC('\\'), ['|'] = SF_UTF8_ESC('|'),
+    ['\\'] = SF_UTF8_ESC('\\'), ['|'] = SF_UTF8_ESC('|'), [0x7F] = SP,
 };
 
 /* §1.4 extension values: '\' -> "\\", '=' -> "\=", LF -> "\n", CR -> "\r",
- * TAB and other C0 controls -> space; '|' verbatim (liblognorm rejects
+ * TAB, other C0 controls and DEL -> space; '|' verbatim (liblognorm rejects
  * "\|" in extensions). */
 static const unsigned char cef_ext_esc[128] = {
     SP, SP, SP, SP, SP, SP, SP, SP,
     SP, SP, SF_UTF8_ESC('n'), SP, SP, SF_UTF8_ESC('r'), SP, SP,
     C8, C8,
-    ['\\'] = SF_UTF8_ESC('\\'), ['='] = SF_UTF8_ESC('='),
+    ['\\'] = SF_UTF8_ESC('\\'), ['='] = SF_UTF8_ESC('='), [0x7F] = SP,
 };
 
 /* §1.2 header maximum lengths, in characters, for Vendor, Product,

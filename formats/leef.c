@@ -16,18 +16,18 @@
 #define EVENT_ID_MAX 255   /* §2.1: EventID at most 255 (bytes, per the issue) */
 
 /* §2.3 has no escape mechanism, so header fields get replacements, never
- * backslash escapes: '|' -> '/', CR, LF, TAB and other C0 controls -> space.
+ * backslash escapes: '|' -> '/', CR, LF, TAB, other C0 controls and DEL -> space.
  * '\' -> '/' as well: parsers that honour "\|" (AxoSyslog, mmleefparse)
  * would otherwise swallow the field separator after a trailing backslash. */
 static const unsigned char leef_hdr_esc[128] = {
     C8, C8, C8, C8,
-    ['\\'] = '/', ['|'] = '/',
+    ['\\'] = '/', ['|'] = '/', [0x7F] = SP,
 };
 
-/* Attribute values: C0 controls (CR, LF, TAB included) -> space; the
+/* Attribute values: C0 controls (CR, LF, TAB included) and DEL -> space; the
  * active delimiter is added per line. '=' stays (QRadar extracts
  * key=([^<delim>]+), §2.3). */
-static const unsigned char leef_val_esc[128] = {C8, C8, C8, C8};
+static const unsigned char leef_val_esc[128] = {C8, C8, C8, C8, [0x7F] = SP};
 
 /* §2.4 predefined keys with a length limit (characters). */
 static const struct {
