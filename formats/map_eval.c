@@ -196,8 +196,11 @@ static sf_err red_finish(struct red *rd, struct sf_map_val *v)
     case XF_JOIN:
         set_tail(rd->ev, v, rd->acc);
         return SF_OK;
-    case XF_ANY:
-        set_const(v, rd->hit ? "1" : "0", 1);
+    case XF_ANY:  /* nothing to test is unknown, not "no" */
+        if (rd->n)
+            set_const(v, rd->hit ? "1" : "0", 1);
+        else
+            set_missing(v);
         return SF_OK;
     case XF_COUNT: {
         size_t start = rd->ev->b->len;

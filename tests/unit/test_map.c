@@ -309,6 +309,9 @@ static void test_reducers(void **state)
           "  - {key: cn1, path: \"evidence[*].remediationStatus\", transform: [{any: [remediated, blocked]}]}\n"
           "  - {key: cn2, path: \"evidence[*].remediationStatus\", transform: [{any: [prevented]}]}\n"
           "  - {key: cn3, path: absent, transform: [{any: [x]}]}\n"
+          "  - {key: cs5, path: \"nums[*]\", transform: [{any: [x]}]}\n"
+          "  - {key: cs6, path: \"arr[*]\", transform: [{prefix: \"x\"}, {any: [xt2]}]}\n"
+          "  - {key: msg, path: \"evidence[*].nothing\", transform: [{any: [x]}], default: \"-\"}\n"
           "  - {key: cfp1, path: \"evidence[*]\", transform: [count]}\n"
           "  - {key: cfp2, path: \"evidence[*].deviceDnsName\", transform: [host, first]}\n"
           "  - {key: cfp3, path: \"nums[*]\", transform: [count]}\n"
@@ -319,7 +322,7 @@ static void test_reducers(void **state)
           "  - {key: duser, path: \"evidence[*].loggedOnUsers[*]\", transform: [{join: \",\"}]}\n"
           "  - {key: dntdom, path: \"nothing[*]\", transform: [{join: \",\"}], default: none}\n",
           ALERT,
-          "cs1=T1; T2; T3\ncs2=T1|T2|T3\ncs3=T\ncs4=#T1, #T2, #T3\ncn1=1\ncn2=0\ncn3=0\n"
+          "cs1=T1; T2; T3\ncs2=T1|T2|T3\ncs3=T\ncs4=#T1, #T2, #T3\ncn1=1\ncn2=0\ncs5=0\ncs6=1\nmsg=-\n"
           "cfp1=5\ncfp2=wrong\ncfp3=2\ncfp4=1\nsuid=CONTOSO\\liz; CONTOSO\\jay\nsuser=liz@contoso\n"
           "duser={\"accountName\":\"liz\",\"domainName\":\"CONTOSO\"},"
           "{\"accountName\":\"jay\",\"domainName\":\"CONTOSO\"}\ndntdom=none\n");

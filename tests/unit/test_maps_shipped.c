@@ -182,6 +182,15 @@ static void test_cef_defender_graph(void **state)
                        "filePath=C:\\\\Program Files\\\\temp ";
     assert_memory_equal(out.data, head, strlen(head));
     sf_buf_free(&out);
+
+    /* no evidence at all: nothing to say about remediation or the device */
+    json_object_object_del(alert, "evidence");
+    eval(m, alert, &r);
+    expect(&r, "cn2", NULL);
+    expect(&r, "cn2Label", NULL);
+    expect(&r, "shost", NULL);
+    expect(&r, "fname", NULL);
+    expect(&r, "rt", "1619525967721");
     sf_record_free(&r);
     json_object_put(alert);
     sf_map_free(m);
