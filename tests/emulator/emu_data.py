@@ -163,6 +163,9 @@ SCENARIOS = [
          desc='A DLP policy match was detected for a document shared externally.'),
 ]
 
+for _sc in SCENARIOS:
+    _sc['detectorId'] = guid_from(random.Random(_sc['title']))
+
 # Evidence types a forwarder is unlikely to know; one is sometimes appended.
 RARE_EVIDENCE = ['blobEvidence', 'iotDeviceEvidence', 'nicEvidence', 'aiAgentEvidence',
                  'sasTokenEvidence', 'amazonResourceEvidence']
@@ -311,7 +314,7 @@ class Tenant:
             id=aid, providerAlertId=aid, incidentId=self.incident_seq, status='new',
             severity=sev, classification=None if r.random() < 0.3 else 'unknown',
             determination=None, serviceSource=sc['svc'], detectionSource=sc['det'],
-            detectorId=str(guid_from(random.Random(sc['title']))),
+            detectorId=sc['detectorId'],
             title=sc['title'], description=sc['desc'], category=sc['category'],
             recommendedActions='Collect artifacts and determine scope\n-\tReview the machine '
                                'timeline for suspicious activities\n-\tBlock communication '
@@ -324,9 +327,8 @@ class Tenant:
             systemTags=r.choice([[], [], ['Defender Experts']]),
             investigationId=r.choice([None, r.randrange(1, 99999)]),
             investigationState=r.choice(INVESTIGATION_STATES[:4]))
-        a['evidence'] = [self._evidence(kind, a) for kind in sc['ev']]
-        if r.random() < self.unknown_evidence_rate:
-            a['evidence'].append(self._rare_evidence(a))
+        a.update(evidence=None, ev_seed=r.getrandbits(64), ev_kinds=sc['ev'],
+                 ev_rare=r.random() < self.unknown_evidence_rate)
         a['siem'] = self._siem_parts(a, now) if sc['svc'] == 'microsoftDefenderForEndpoint' else []
         if backfill and r.random() < 0.35:
             self._advance(a, min(now, updated + r.randrange(60, 3600) * TICKS_PER_SEC))
@@ -334,9 +336,78 @@ class Tenant:
                 self._advance(a, min(now, a['updated'] + r.randrange(60, 1800) * TICKS_PER_SEC))
         return a
 
-    # ------------------------------------------------------------ evidence
+    # ------------------------------------------------------------ SIEM detections
+    def _siem_parts(self, a, now):
+        r = self.rng
+        processed = min(now, a['created'] + r.randrange(2, 150) * TICKS_PER_SEC)
+        processed = max(processed, a['created'])
+        parts = []
+        for n in range(1 if r.random() < 0.6 else 2):
+            parts.append(dict(part=n, processed=processed + n * r.randrange(1, 10**7),
+                              ioc=base64.b64encode(r.getrandbits(256).to_bytes(32, 'big')).decode(),
+                              report=r.randrange(10**9, 2 * 10**9),
+                              external='%040X' % r.getrandbits(160)))
+        return parts
+
+    # ------------------------------------------------------------ updates
+    def _advance(self, a, when):
+        """One lifecycle step: new -> inProgress -> resolved, or a comment on resolved."""
+        r = self.rng
+        a['updated'] = max(when, a['updated'] + 1)
+        if a['status'] == 'new':
+            a['status'] = 'inProgress'
+            a['assignedTo'] = r.choice(ANALYSTS)
+            a['investigationState'] = 'Running'
+        elif a['status'] == 'inProgress':
+            a['status'] = 'resolved'
+            a['resolved'] = a['updated']
+            a['classification'], a['determination'] = r.choice(RESOLUTIONS)
+            a['investigationState'] = r.choice(['SuccessfullyRemediated', 'Benign'])
+        a['comments'].append(dict(comment=r.choice(['Investigating; device isolated.',
+                                                    'Closed: see ticket INC-%d' % r.randrange(10**5),
+                                                    'FP \u2013 approved tool, tuned']),
+                                  by=a['assignedTo'] or r.choice(ANALYSTS),
+                                  created=a['updated']))
+
+    def update(self, count, now, ids=None):
+        """Update count alerts (or exactly ids): lastUpdate moves to now, status advances."""
+        if ids:
+            chosen = [self.by_id[i] for i in ids if i in self.by_id]
+        else:
+            open_ = [a for a in self.alerts if a['status'] != 'resolved']
+            pool = open_ if len(open_) >= count else self.alerts
+            chosen = self.rng.sample(pool, min(count, len(pool)))
+        for a in chosen:
+            self._advance(a, now)
+        return chosen
+
+    def boundary_tie(self, before, tie, at):
+        """before alerts 1 ms apart, then tie alerts sharing one identical lastUpdate
+        (all MDE, so they show in Graph, MDE and SIEM views)."""
+        made = []
+        t0 = at - (before + 1) * 10_000
+        for i in range(before + tie):
+            upd = t0 + min(i, before) * 10_000
+            a = self._make_alert(upd - 5 * TICKS_PER_SEC, upd, True, False)
+            a['updated'] = upd
+            for p in a['siem']:
+                p['processed'] = upd
+            self._add(a)
+            made.append(a)
+        return made
+
+
+
+class _EvidenceBuilder:
+    """Builds an alert's Graph evidence list from its own seed, so alerts can be
+    created cheaply and their evidence materialised on first use (deterministic)."""
+
+    def __init__(self, seed, salt):
+        self.rng = random.Random(seed)
+        self.salt = salt
+
     def _file_details(self, name, path, size=None):
-        h = hashlib.sha256((name + path + self.id).encode()).hexdigest()
+        h = hashlib.sha256((name + path + self.salt).encode()).hexdigest()
         return dict(sha1=h[:40], sha256=hashlib.sha256(h.encode()).hexdigest(),
                     fileName=name, filePath=path,
                     fileSize=size or self.rng.randrange(10_000, 9_000_000),
@@ -489,65 +560,17 @@ class Tenant:
                  futureProperty={'nested': [1, 2, {'deep': True}], 'note': 'unknown to clients'})
         return e
 
-    # ------------------------------------------------------------ SIEM detections
-    def _siem_parts(self, a, now):
-        r = self.rng
-        processed = min(now, a['created'] + r.randrange(2, 150) * TICKS_PER_SEC)
-        processed = max(processed, a['created'])
-        parts = []
-        for n in range(1 if r.random() < 0.6 else 2):
-            parts.append(dict(part=n, processed=processed + n * r.randrange(1, 10**7),
-                              ioc=base64.b64encode(r.getrandbits(256).to_bytes(32, 'big')).decode(),
-                              report=r.randrange(10**9, 2 * 10**9),
-                              external='%040X' % r.getrandbits(160)))
-        return parts
 
-    # ------------------------------------------------------------ updates
-    def _advance(self, a, when):
-        """One lifecycle step: new -> inProgress -> resolved, or a comment on resolved."""
-        r = self.rng
-        a['updated'] = max(when, a['updated'] + 1)
-        if a['status'] == 'new':
-            a['status'] = 'inProgress'
-            a['assignedTo'] = r.choice(ANALYSTS)
-            a['investigationState'] = 'Running'
-        elif a['status'] == 'inProgress':
-            a['status'] = 'resolved'
-            a['resolved'] = a['updated']
-            a['classification'], a['determination'] = r.choice(RESOLUTIONS)
-            a['investigationState'] = r.choice(['SuccessfullyRemediated', 'Benign'])
-        a['comments'].append(dict(comment=r.choice(['Investigating; device isolated.',
-                                                    'Closed: see ticket INC-%d' % r.randrange(10**5),
-                                                    'FP \u2013 approved tool, tuned']),
-                                  by=a['assignedTo'] or r.choice(ANALYSTS),
-                                  created=a['updated']))
 
-    def update(self, count, now, ids=None):
-        """Update count alerts (or exactly ids): lastUpdate moves to now, status advances."""
-        if ids:
-            chosen = [self.by_id[i] for i in ids if i in self.by_id]
-        else:
-            open_ = [a for a in self.alerts if a['status'] != 'resolved']
-            pool = open_ if len(open_) >= count else self.alerts
-            chosen = self.rng.sample(pool, min(count, len(pool)))
-        for a in chosen:
-            self._advance(a, now)
-        return chosen
-
-    def boundary_tie(self, before, tie, at):
-        """before alerts 1 ms apart, then tie alerts sharing one identical lastUpdate
-        (all MDE, so they show in Graph, MDE and SIEM views)."""
-        made = []
-        t0 = at - (before + 1) * 10_000
-        for i in range(before + tie):
-            upd = t0 + min(i, before) * 10_000
-            a = self._make_alert(upd - 5 * TICKS_PER_SEC, upd, True, False)
-            a['updated'] = upd
-            for p in a['siem']:
-                p['processed'] = upd
-            self._add(a)
-            made.append(a)
-        return made
+def evidence_of(a):
+    """The alert's Graph evidence list, built on first use (caller holds tenant.lock)."""
+    if a['evidence'] is None:
+        b = _EvidenceBuilder(a['ev_seed'], a['device']['mdeDeviceId'])
+        ev = [b._evidence(kind, a) for kind in a['ev_kinds']]
+        if a['ev_rare']:
+            ev.append(b._rare_evidence(a))
+        a['evidence'] = ev
+    return a['evidence']
 
 
 # ---------------------------------------------------------------- renderings
@@ -574,7 +597,7 @@ def render_graph(a, tenant_id, include_unknown, beta=False):
         'resolvedDateTime': fmt7(a['resolved']) if a['resolved'] else None,
         'firstActivityDateTime': fmt_ms(a['firstActivity']),
         'lastActivityDateTime': fmt_ms(a['lastActivity']),
-        'comments': comments, 'evidence': a['evidence'], 'systemTags': list(a['systemTags']),
+        'comments': comments, 'evidence': evidence_of(a), 'systemTags': list(a['systemTags']),
     }
     if beta:
         out.update(investigationState=a['investigationState'][0].lower()
@@ -635,10 +658,10 @@ def _mde_evidence(e):
 
 def render_mde(a, tenant_id, expand):
     dev, user = a['device'], a['user']
-    has_user = any(e['@odata.type'].endswith('userEvidence') for e in a['evidence'])
+    has_user = 'user' in a['ev_kinds']
     evidence = []
     if expand:
-        evidence = [m for m in (_mde_evidence(e) for e in a['evidence']) if m is not None]
+        evidence = [m for m in (_mde_evidence(e) for e in evidence_of(a)) if m is not None]
     return {
         'id': a['id'], 'incidentId': a['incidentId'], 'investigationId': a['investigationId'],
         'assignedTo': a['assignedTo'], 'severity': pascal(a['severity']),
@@ -665,7 +688,7 @@ def render_mde(a, tenant_id, expand):
 
 
 def _first_ev(a, suffix):
-    for e in a['evidence']:
+    for e in evidence_of(a):
         if e['@odata.type'].endswith(suffix):
             return e
     return None

@@ -14,6 +14,7 @@ parallel load (about a minute; not part of the default run).
 """
 
 import base64
+import functools
 import gzip
 import hashlib
 import http.client
@@ -144,15 +145,23 @@ def b64url(data):
     return base64.urlsafe_b64encode(data).rstrip(b'=').decode()
 
 
-def assertion(certdir, aud, name='client', alg='RS256', iss=CLIENT_ID, exp_in=600, jti=True,
-              tamper=False):
+@functools.lru_cache(maxsize=None)
+def load_pair(certdir, name):
     from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import padding
+    from cryptography.hazmat.primitives import serialization
     with open(os.path.join(certdir, name + '.crt'), 'rb') as f:
         der = x509.load_pem_x509_certificate(f.read()).public_bytes(serialization.Encoding.DER)
     with open(os.path.join(certdir, name + '.key'), 'rb') as f:
         key = serialization.load_pem_private_key(f.read(), None)
+    return der, key
+
+
+def assertion(certdir, aud, name='client', alg='RS256', iss=CLIENT_ID, exp_in=600, jti=True,
+              tamper=False):
+    """A client assertion JWT signed with name.key (RS256+x5t or PS256+x5t#S256)."""
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import padding
+    der, key = load_pair(certdir, name)
     header = {'alg': alg, 'typ': 'JWT'}
     if alg == 'RS256':
         header['x5t'] = b64url(hashlib.sha1(der).digest())
