@@ -237,9 +237,17 @@ static size_t on_body(char *p, size_t size, size_t nmemb, void *opaque)
     return sf_buf_add(b, p, size * nmemb) ? 0 : size * nmemb;
 }
 
+static int add_header(struct curl_slist **l, const char *line)
+{
+    struct curl_slist *t = curl_slist_append(*l, line);
+    if (t)
+        *l = t;
+    return t != NULL;
+}
+
 static sf_err build_headers(struct hec *h)
 {
-    char line[128];
+    char chan[128];
     char *auth;
     size_t n = strlen(h->conf.token) + 32;
     sf_err err = SF_ERR_NOMEM;
@@ -248,19 +256,16 @@ static sf_err build_headers(struct hec *h)
     if (!auth)
         return SF_ERR_NOMEM;
     snprintf(auth, n, "Authorization: Splunk %s", h->conf.token);
-    snprintf(line, sizeof(line), "X-Splunk-Request-Channel: %s", h->channel);
+    snprintf(chan, sizeof(chan), "X-Splunk-Request-Channel: %s", h->channel);
     for (int i = 0; i < 2; i++) {
         struct curl_slist **l = i ? &h->hdr_data : &h->hdr_plain;
-        struct curl_slist *t;
         /* "Expect:" off: no 100-continue round trip before each body. */
-        if (!(t = curl_slist_append(*l, auth)) || !(*l = t)
-            || !(t = curl_slist_append(*l, "Content-Type: application/json")) || !(*l = t)
-            || !(t = curl_slist_append(*l, "Expect:")) || !(*l = t))
+        if (!add_header(l, auth) || !add_header(l, "Content-Type: application/json")
+            || !add_header(l, "Expect:"))
             goto out;
-        if (h->conf.ack && (!(t = curl_slist_append(*l, line)) || !(*l = t)))
+        if (h->conf.ack && !add_header(l, chan))
             goto out;
-        if (i && h->conf.gzip && (!(t = curl_slist_append(*l, "Content-Encoding: gzip"))
-                                  || !(*l = t)))
+        if (i && h->conf.gzip && !add_header(l, "Content-Encoding: gzip"))
             goto out;
     }
     err = SF_OK;
@@ -274,6 +279,7 @@ static sf_err setup_curl(struct hec *h)
 {
     CURL *c = curl_easy_init();
     long long tmo = h->conf.timeout;
+    sf_err err;
 
     if (!c)
         return SF_ERR_NOMEM;
@@ -295,7 +301,15 @@ static sf_err setup_curl(struct hec *h)
         curl_easy_setopt(c, CURLOPT_SSLCERT, h->tls.cert_file);
         curl_easy_setopt(c, CURLOPT_SSLKEY, h->tls.key_file);
     }
-    return build_headers(h);
+    err = build_headers(h);
+    if (err) {
+        curl_slist_free_all(h->hdr_data);
+        curl_slist_free_all(h->hdr_plain);
+        h->hdr_data = h->hdr_plain = NULL;
+        curl_easy_cleanup(c);
+        h->curl = NULL;
+    }
+    return err;
 }
 
 void sf_hec_exchange(struct hec *h, const char *url, const char *body, size_t len,

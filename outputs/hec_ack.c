@@ -164,7 +164,8 @@ int sf_hec_judge(struct hec *h, struct hec_batch *b, const struct hec_reply *r)
         split_halves(h, b, why);
     else if (c == 6 || c == 12 || c == 13 || c == 15)
         bad_event(h, b, r, why);
-    else if (c == 8 || c == 9 || (c >= 18 && c <= 20) || r->http >= 500 || r->http == 429)
+    else if (c == 8 || c == 9 || (c >= 18 && c <= 20) || r->http >= 500 || r->http == 429
+             || r->http == 408)
         sf_hec_report(h, b, 0, b->n, SF_V_RETRY, why);
     else {
         /* Token, index, channel and URL errors: the configuration is wrong
