@@ -1,7 +1,8 @@
 /* netconn.c - client TCP/TLS connection shared by outputs (sf_netconn.h):
  * connect and handshake with a deadline, non-blocking I/O driven by poll(),
  * peer-close detection, TCP-level acknowledgement (SIOCOUTQ).
- * Does not frame, retry or log. The connection owns its SSL_CTX, SSL and fd. */
+ * TLS itself is in netconn_tls.c. Does not frame, retry or log. The
+ * connection owns its SSL_CTX, SSL and fd. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <linux/sockios.h>
@@ -9,8 +10,6 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
-#include <pthread.h>
-#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -18,28 +17,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <openssl/err.h>
-#include <openssl/ssl.h>
-#include <openssl/x509v3.h>
+#include "netconn_int.h"
 
-#include "sf_netconn.h"
-
-struct sf_netconn {
-    char *address;            /* owned: as configured */
-    char *host, *port;        /* owned: split address */
-    char *server_name;        /* owned: SNI / verified name, or NULL */
-    int tls;
-    int verify;
-    int has_fp;
-    unsigned char fp[32];
-    long long connect_timeout_ms;
-    SSL_CTX *ctx;             /* owned, TLS only */
-    SSL *ssl;                 /* owned while connected (TLS) */
-    int fd;                   /* owned while connected, else -1 */
-    uint64_t written;         /* plain TCP: bytes sent since connect */
-};
-
-static long long now_ms(void)
+long long sf_netconn_now_ms(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -48,10 +28,10 @@ static long long now_ms(void)
 
 /* Wait until fd shows events or deadline (monotonic ms) passes.
  * Returns revents, 0 on timeout. */
-static int wait_fd(int fd, short events, long long deadline)
+int sf_netconn_wait_fd(int fd, short events, long long deadline)
 {
     for (;;) {
-        long long left = deadline - now_ms();
+        long long left = deadline - sf_netconn_now_ms();
         if (left <= 0)
             return 0;
         struct pollfd p = { .fd = fd, .events = events };
@@ -61,56 +41,6 @@ static int wait_fd(int fd, short events, long long deadline)
         if (rc < 0 && errno != EINTR)
             return POLLERR;
     }
-}
-
-/* OpenSSL's socket BIO writes with write(2): a peer reset would raise
- * SIGPIPE. Block it in this thread around SSL calls and swallow one raised
- * meanwhile (thread-local, unlike changing the process-wide handler). */
-struct pipe_guard {
-    sigset_t old;
-    int was_pending;
-};
-
-static void guard_on(struct pipe_guard *g)
-{
-    sigset_t set, pend;
-    sigemptyset(&set);
-    sigaddset(&set, SIGPIPE);
-    sigpending(&pend);
-    g->was_pending = sigismember(&pend, SIGPIPE);
-    pthread_sigmask(SIG_BLOCK, &set, &g->old);
-}
-
-static void guard_off(struct pipe_guard *g)
-{
-    sigset_t set, pend;
-    sigemptyset(&set);
-    sigaddset(&set, SIGPIPE);
-    sigpending(&pend);
-    if (!g->was_pending && sigismember(&pend, SIGPIPE)) {
-        struct timespec zero = { 0, 0 };
-        while (sigtimedwait(&set, NULL, &zero) < 0 && errno == EINTR)
-            ;
-    }
-    pthread_sigmask(SIG_SETMASK, &g->old, NULL);
-}
-
-static void ssl_errf(char *errbuf, size_t errlen, const char *what, const char *addr)
-{
-    char detail[256] = "unknown TLS error";
-    unsigned long e = ERR_peek_last_error();
-    if (e)
-        ERR_error_string_n(e, detail, sizeof(detail));
-    else if (errno)
-        snprintf(detail, sizeof(detail), "%s", strerror(errno));
-    sf_errf(errbuf, errlen, "%s %s: %s", what, addr, detail);
-    ERR_clear_error();
-}
-
-static int is_ip_literal(const char *s)
-{
-    unsigned char buf[sizeof(struct in6_addr)];
-    return inet_pton(AF_INET, s, buf) == 1 || inet_pton(AF_INET6, s, buf) == 1;
 }
 
 static int parse_port(const char *s)
@@ -210,50 +140,6 @@ int sf_netconn_parse_fingerprint(const char *text, unsigned char out[32])
     return n == 32 ? 0 : -1;
 }
 
-static sf_err build_ctx(struct sf_netconn *c, const struct sf_netconn_opts *opts,
-                        char *errbuf, size_t errlen)
-{
-    c->ctx = SSL_CTX_new(TLS_client_method());
-    if (!c->ctx) {
-        ssl_errf(errbuf, errlen, "cannot create TLS context for", c->address);
-        return SF_ERR_NOMEM;
-    }
-    SSL_CTX_set_min_proto_version(c->ctx, TLS1_2_VERSION);
-    SSL_CTX_set_mode(c->ctx, SSL_MODE_ENABLE_PARTIAL_WRITE |
-                     SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
-    if (opts->verify) {
-        int ok = opts->ca_file
-            ? SSL_CTX_load_verify_locations(c->ctx, opts->ca_file, NULL)
-            : SSL_CTX_set_default_verify_paths(c->ctx);
-        if (ok != 1) {
-            sf_errf(errbuf, errlen, "cannot load CA file '%s' for %s",
-                    opts->ca_file ? opts->ca_file : "(system default)", c->address);
-            ERR_clear_error();
-            return SF_ERR_CONFIG;
-        }
-        SSL_CTX_set_verify(c->ctx, SSL_VERIFY_PEER, NULL);
-    } else {
-        SSL_CTX_set_verify(c->ctx, SSL_VERIFY_NONE, NULL);
-    }
-    if (!opts->cert_file != !opts->key_file) {
-        sf_errf(errbuf, errlen, "cert_file and key_file must be given together");
-        return SF_ERR_CONFIG;
-    }
-    if (opts->cert_file) {
-        if (SSL_CTX_use_certificate_chain_file(c->ctx, opts->cert_file) != 1) {
-            ssl_errf(errbuf, errlen, "cannot load client certificate for", opts->cert_file);
-            return SF_ERR_CONFIG;
-        }
-        if (SSL_CTX_use_PrivateKey_file(c->ctx, opts->key_file, SSL_FILETYPE_PEM) != 1 ||
-            SSL_CTX_check_private_key(c->ctx) != 1) {
-            ssl_errf(errbuf, errlen, "cannot use private key (or it does not match "
-                     "the certificate)", opts->key_file);
-            return SF_ERR_CONFIG;
-        }
-    }
-    return SF_OK;
-}
-
 static char *dup_opt(const char *s, int *oom)
 {
     char *d;
@@ -295,7 +181,7 @@ sf_err sf_netconn_new(const struct sf_netconn_opts *opts, struct sf_netconn **ou
         c->has_fp = 1;
     }
     if (c->tls)
-        err = build_ctx(c, opts, errbuf, errlen);
+        err = sf_netconn_tls_ctx(c, opts, errbuf, errlen);
 out:
     if (err) {
         sf_netconn_free(c);
@@ -320,15 +206,7 @@ void sf_netconn_free(struct sf_netconn *c)
 
 void sf_netconn_close(struct sf_netconn *c)
 {
-    if (c->ssl) {
-        struct pipe_guard g;
-        guard_on(&g);
-        SSL_shutdown(c->ssl);   /* close_notify; not waiting for the reply */
-        guard_off(&g);
-        SSL_free(c->ssl);
-        c->ssl = NULL;
-        ERR_clear_error();
-    }
+    sf_netconn_tls_close(c);
     if (c->fd >= 0)
         close(c->fd);
     c->fd = -1;
@@ -352,7 +230,7 @@ static int connect_one(const struct addrinfo *ai, long long deadline)
     if (errno == EINPROGRESS) {
         int soerr = 0;
         socklen_t sl = sizeof(soerr);
-        if (!wait_fd(fd, POLLOUT, deadline))
+        if (!sf_netconn_wait_fd(fd, POLLOUT, deadline))
             soerr = ETIMEDOUT;
         else if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &sl) < 0)
             soerr = errno;
@@ -394,102 +272,15 @@ static sf_err tcp_connect(struct sf_netconn *c, long long deadline,
 }
 
 /* Wait for what SSL asked for (want = SSL_get_error result). 1 ready, 0 not. */
-static int wait_ssl(struct sf_netconn *c, int want, long long deadline)
-{
-    short ev = want == SSL_ERROR_WANT_WRITE ? POLLOUT : POLLIN;
-    return wait_fd(c->fd, ev, deadline) != 0;
-}
-
-static sf_err check_fingerprint(struct sf_netconn *c, char *errbuf, size_t errlen)
-{
-    unsigned char md[EVP_MAX_MD_SIZE];
-    unsigned int mdlen = 0;
-    X509 *cert = SSL_get1_peer_certificate(c->ssl);
-    int ok = cert && X509_digest(cert, EVP_sha256(), md, &mdlen) == 1 && mdlen == 32 &&
-             memcmp(md, c->fp, 32) == 0;
-
-    X509_free(cert);
-    if (ok)
-        return SF_OK;
-    sf_errf(errbuf, errlen, "TLS peer %s: certificate SHA-256 fingerprint does not "
-            "match fingerprint_sha256", c->address);
-    return SF_ERR_NETWORK;
-}
-
-static sf_err tls_setup(struct sf_netconn *c, char *errbuf, size_t errlen)
-{
-    const char *name = c->server_name ? c->server_name : c->host;
-    int ip = is_ip_literal(name);
-
-    c->ssl = SSL_new(c->ctx);
-    if (!c->ssl || SSL_set_fd(c->ssl, c->fd) != 1) {
-        ssl_errf(errbuf, errlen, "cannot create TLS session for", c->address);
-        return SF_ERR_NOMEM;
-    }
-    if (!ip && SSL_set_tlsext_host_name(c->ssl, name) != 1) {
-        ssl_errf(errbuf, errlen, "cannot set TLS server name for", c->address);
-        return SF_ERR_NETWORK;
-    }
-    if (c->verify) {
-        X509_VERIFY_PARAM *vp = SSL_get0_param(c->ssl);
-        int ok = ip ? X509_VERIFY_PARAM_set1_ip_asc(vp, name) : SSL_set1_host(c->ssl, name);
-        X509_VERIFY_PARAM_set_hostflags(vp, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
-        if (ok != 1) {
-            ssl_errf(errbuf, errlen, "cannot set the name to verify for", c->address);
-            return SF_ERR_NETWORK;
-        }
-    }
-    return SF_OK;
-}
-
-static sf_err tls_handshake(struct sf_netconn *c, long long deadline,
-                            char *errbuf, size_t errlen)
-{
-    struct pipe_guard g;
-    sf_err err = tls_setup(c, errbuf, errlen);
-
-    if (err)
-        return err;
-    ERR_clear_error();
-    guard_on(&g);
-    for (;;) {
-        errno = 0;
-        int rc = SSL_connect(c->ssl);
-        if (rc == 1)
-            break;
-        int e = SSL_get_error(c->ssl, rc);
-        if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) {
-            if (wait_ssl(c, e, deadline))
-                continue;
-            sf_errf(errbuf, errlen, "TLS handshake with %s timed out", c->address);
-            err = SF_ERR_TIMEOUT;
-        } else if (SSL_get_verify_result(c->ssl) != X509_V_OK) {
-            sf_errf(errbuf, errlen, "TLS handshake with %s: certificate verification "
-                    "failed: %s", c->address,
-                    X509_verify_cert_error_string(SSL_get_verify_result(c->ssl)));
-            err = SF_ERR_NETWORK;
-        } else {
-            ssl_errf(errbuf, errlen, "TLS handshake failed with", c->address);
-            err = SF_ERR_NETWORK;
-        }
-        break;
-    }
-    guard_off(&g);
-    ERR_clear_error();
-    if (!err && c->has_fp)
-        err = check_fingerprint(c, errbuf, errlen);
-    return err;
-}
-
 sf_err sf_netconn_connect(struct sf_netconn *c, char *errbuf, size_t errlen)
 {
-    long long deadline = now_ms() + c->connect_timeout_ms;
+    long long deadline = sf_netconn_now_ms() + c->connect_timeout_ms;
     sf_err err;
 
     sf_netconn_close(c);
     err = tcp_connect(c, deadline, errbuf, errlen);
     if (!err && c->tls)
-        err = tls_handshake(c, deadline, errbuf, errlen);
+        err = sf_netconn_tls_handshake(c, deadline, errbuf, errlen);
     if (err)
         sf_netconn_close(c);
     return err;
@@ -505,7 +296,7 @@ static sf_err tcp_write(struct sf_netconn *c, const char *p, size_t len,
             len -= (size_t)n;
             c->written += (uint64_t)n;
         } else if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-            if (!wait_fd(c->fd, POLLOUT, deadline)) {
+            if (!sf_netconn_wait_fd(c->fd, POLLOUT, deadline)) {
                 sf_errf(errbuf, errlen, "write to %s timed out (%zu bytes left)",
                         c->address, len);
                 return SF_ERR_TIMEOUT;
@@ -518,50 +309,17 @@ static sf_err tcp_write(struct sf_netconn *c, const char *p, size_t len,
     return SF_OK;
 }
 
-static sf_err tls_write(struct sf_netconn *c, const char *p, size_t len,
-                        long long deadline, char *errbuf, size_t errlen)
-{
-    struct pipe_guard g;
-    sf_err err = SF_OK;
-
-    ERR_clear_error();
-    guard_on(&g);
-    while (len && !err) {
-        int chunk = len > (1u << 30) ? 1 << 30 : (int)len;
-        errno = 0;
-        int n = SSL_write(c->ssl, p, chunk);
-        if (n > 0) {
-            p += n;
-            len -= (size_t)n;
-            continue;
-        }
-        int e = SSL_get_error(c->ssl, n);
-        if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) {
-            if (!wait_ssl(c, e, deadline)) {
-                sf_errf(errbuf, errlen, "TLS write to %s timed out (%zu bytes left)",
-                        c->address, len);
-                err = SF_ERR_TIMEOUT;
-            }
-        } else {
-            ssl_errf(errbuf, errlen, "TLS write failed to", c->address);
-            err = SF_ERR_NETWORK;
-        }
-    }
-    guard_off(&g);
-    return err;
-}
-
 sf_err sf_netconn_write(struct sf_netconn *c, const void *data, size_t len,
                         long long timeout_ms, char *errbuf, size_t errlen)
 {
-    long long deadline = now_ms() + (timeout_ms > 0 ? timeout_ms : 0);
+    long long deadline = sf_netconn_now_ms() + (timeout_ms > 0 ? timeout_ms : 0);
 
     if (c->fd < 0) {
         sf_errf(errbuf, errlen, "connection to %s is closed", c->address);
         return SF_ERR_NETWORK;
     }
     if (c->tls)
-        return tls_write(c, data, len, deadline, errbuf, errlen);
+        return sf_netconn_tls_write(c, data, len, deadline, errbuf, errlen);
     return tcp_write(c, data, len, deadline, errbuf, errlen);
 }
 
@@ -585,37 +343,6 @@ static int drain_tcp(struct sf_netconn *c, char *errbuf, size_t errlen)
     return 1;
 }
 
-static int drain_tls(struct sf_netconn *c, char *errbuf, size_t errlen)
-{
-    char buf[4096];
-    struct pipe_guard g;
-    int ok = 1;
-
-    ERR_clear_error();
-    guard_on(&g);
-    for (int i = 0; i < 64; i++) {
-        errno = 0;
-        int n = SSL_read(c->ssl, buf, sizeof(buf));
-        if (n > 0)
-            continue;
-        int e = SSL_get_error(c->ssl, n);
-        if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE)
-            break;
-        ok = 0;
-        if (e == SSL_ERROR_ZERO_RETURN)
-            sf_errf(errbuf, errlen, "%s closed the TLS session", c->address);
-        else if (e == SSL_ERROR_SYSCALL && !ERR_peek_error())
-            sf_errf(errbuf, errlen, "%s closed the connection%s%s", c->address,
-                    errno ? ": " : "", errno ? strerror(errno) : "");
-        else
-            ssl_errf(errbuf, errlen, "TLS read failed from", c->address);
-        break;
-    }
-    guard_off(&g);
-    ERR_clear_error();
-    return ok;
-}
-
 sf_err sf_netconn_check(struct sf_netconn *c, char *errbuf, size_t errlen)
 {
     struct pollfd p = { .fd = c->fd, .events = POLLIN | POLLRDHUP };
@@ -636,7 +363,7 @@ sf_err sf_netconn_check(struct sf_netconn *c, char *errbuf, size_t errlen)
     }
     if (!(p.revents & (POLLIN | POLLRDHUP | POLLHUP)) && !(c->ssl && SSL_pending(c->ssl)))
         return SF_OK;
-    if (c->tls ? drain_tls(c, errbuf, errlen) : drain_tcp(c, errbuf, errlen)) {
+    if (c->tls ? sf_netconn_tls_drain(c, errbuf, errlen) : drain_tcp(c, errbuf, errlen)) {
         if (!(p.revents & (POLLRDHUP | POLLHUP)))
             return SF_OK;
         sf_errf(errbuf, errlen, "%s closed the connection", c->address);
