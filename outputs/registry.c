@@ -1,6 +1,8 @@
 /* registry.c - the table of output types (`type:` value -> sf_output_type)
  * and the names of verdicts. Adding an output: one extern line and one table
- * line below. Holds no state; every type descriptor is static const data. */
+ * line below. Type descriptors are static const data owned by their files;
+ * the only state is the name list, filled once. */
+#include <pthread.h>
 #include <stddef.h>
 #include <string.h>
 
@@ -33,15 +35,21 @@ const struct sf_output_type *sf_output_type_find(const char *name)
     return NULL;
 }
 
-const char *const *sf_output_type_names(void)
-{
-    static const char *names[NTYPES + 1];
+static const char *names[NTYPES + 1];
+static pthread_once_t names_once = PTHREAD_ONCE_INIT;
 
-    /* Filled on every call from const data: idempotent, so concurrent
-     * callers write the same values. */
+/* The names live in each type's descriptor (another translation unit), so
+ * the list is filled once at first use rather than at compile time. */
+static void fill_names(void)
+{
     for (size_t i = 0; i < NTYPES; i++)
         names[i] = types[i]->name;
     names[NTYPES] = NULL;
+}
+
+const char *const *sf_output_type_names(void)
+{
+    pthread_once(&names_once, fill_names);
     return names;
 }
 
