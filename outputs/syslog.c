@@ -15,7 +15,18 @@
  * certificate checks, rsyslog PermittedPeer) closes within that time, so
  * nothing ACKed before then counts until the connection has outlived it.
  * What plain syslog cannot show: records the receiver ACKed and then lost
- * in its own memory (kill -9 of rsyslog with an in-memory queue). */
+ * in its own memory (kill -9 of rsyslog with an in-memory queue).
+ * Verdicts for written records come from poll/flush, never from send.
+ *
+ * Choices: TIMESTAMP is the send time in UTC with milliseconds (the alert's
+ * own times travel in the record; RFC 5424 §6.2.3 stamps origination). RFC
+ * 3164 timestamps are UTC too (the format has no zone; UTC does not depend
+ * on this host's TZ). Default framing: octet-counting with tls (RFC 5425
+ * allows nothing else), lf with tcp (what SIEM collectors expect; records
+ * carrying an LF are rejected). max_message defaults to 8 KiB, the limit
+ * rsyslog applies by default (maxMessageSize) and RFC 5425 "should accept";
+ * receivers truncate silently past their limit, we reject loudly instead.
+ * PRI defaults to local4.warning = 164. */
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
