@@ -311,8 +311,16 @@ def siemfwd(*args, timeout=120):
     return res
 
 
+_runs = collections.Counter()
+
+
 def run_once(cfg, expect_rc=0, timeout=120):
+    """`siemfwd run -c cfg --once`; its stderr is kept next to cfg (run-once-N.log)."""
     res = siemfwd('run', '-c', cfg, '--once', timeout=timeout)
+    _runs[cfg] += 1
+    with open(os.path.join(os.path.dirname(cfg), 'run-once-%d.log' % _runs[cfg]), 'w',
+              encoding='utf-8') as f:
+        f.write(res.err)
     if expect_rc is not None:
         check(res.rc == expect_rc, 'expected exit %d:\n%s' % (expect_rc, res.describe()))
     return res
