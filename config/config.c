@@ -31,6 +31,8 @@ static const char *const root_sections[] = {
     "metrics", "http", "tenant_defaults", "tenants", "formats", "outputs", NULL
 };
 
+static const char *const state_syncs[] = { "normal", "full", NULL };
+
 const char *const sf_output_common_keys[] = { "name", "type", "format", "rules", "flood", NULL };
 
 const struct sf_conf_entry cfg_root_table[] = {
@@ -44,6 +46,10 @@ const struct sf_conf_entry cfg_root_table[] = {
       "log line format" },
     { "organization", SF_CT_STRING, NULL, COFF(organization), 0, 0, NULL, 0,
       "MSSP name sent in the partner User-Agent" },
+    { "shutdown_timeout", SF_CT_DURATION, "30s", COFF(shutdown_timeout_ms), SEC, 3600 * SEC,
+      NULL, 0, "bound on draining outputs (and on one delivery round) at stop or reload" },
+    { "state_sync", SF_CT_ENUM, "normal", COFF(state_sync), 0, 0, state_syncs, 0,
+      "state store durability: normal survives a crash, full also a power loss" },
     SF_CONF_END
 };
 

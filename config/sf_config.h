@@ -80,6 +80,8 @@ struct sf_config {
     char *log_level;      /* error | warn | info | debug */
     char *log_format;     /* logfmt | json */
     char *organization;   /* for the partner User-Agent; NULL if not set */
+    long long shutdown_timeout_ms; /* drain bound at stop/reload, and per delivery round */
+    char *state_sync;     /* "normal" | "full" (SQLite synchronous) */
     char *metrics_listen; /* HOST:PORT, NULL = no metrics endpoint */
     long long http_timeout_ms;
     long long http_max_parallel;

@@ -1,32 +1,34 @@
-/* cmd_run.c - `siemfwd run -c FILE [--once]`: load the config, build the
- * pipeline, run until SIGINT/SIGTERM (or one cycle with --once). */
+/* cmd_run.c - `siemfwd run -c FILE [--once]`: load the config, run the
+ * pipeline in its own thread while the main thread waits for signals:
+ * SIGINT/SIGTERM stop (drain, flush, commit), SIGHUP reloads the config -
+ * a valid new config replaces the pipeline (cursors live in the state store,
+ * so nothing is lost), an invalid one is reported and the running one kept. */
+#include <errno.h>
 #include <getopt.h>
+#include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "sf_cli.h"
 #include "sf_config.h"
 #include "sf_log.h"
+#include "sf_metrics.h"
 #include "sf_pipeline.h"
-
-static struct sf_pipeline *volatile running;
-
-static void on_signal(int sig)
-{
-    if (running)
-        sf_pipeline_stop(running);
-}
 
 static const char run_usage[] =
     "usage: siemfwd run -c FILE [--once]\n"
     "Runs the pipeline in the foreground (systemd-friendly; logs on stderr).\n"
     "--once: one poll cycle for every tenant, drain the outputs, exit\n"
     "        (exit 1 if a tenant had no successful cycle).\n"
-    "SIGINT/SIGTERM stop fetching, drain and flush the outputs, commit cursors.\n";
+    "SIGINT/SIGTERM: stop fetching, drain and flush the outputs, commit cursors.\n"
+    "SIGHUP: re-read the config; an invalid one is reported and the old one kept.\n";
 
-/* Load and check the config; logs errors. NULL on failure. */
+/* Load and check the config; prints errors. NULL on failure. */
 struct sf_config *sf_cli_load_config(const char *path, int *rc);
 struct sf_config *sf_cli_load_config(const char *path, int *rc)
 {
@@ -52,6 +54,105 @@ struct sf_config *sf_cli_load_config(const char *path, int *rc)
     return cfg;
 }
 
+struct runner {
+    struct sf_config *cfg;
+    struct sf_pipeline *p;
+    pthread_t thread;
+    atomic_int finished;
+    sf_err result;
+};
+
+static void *runner_main(void *arg)
+{
+    struct runner *r = arg;
+    r->result = sf_pipeline_run(r->p);
+    atomic_store(&r->finished, 1);
+    kill(getpid(), SIGUSR1); /* wake the signal loop */
+    return NULL;
+}
+
+static void apply_logging(const struct sf_config *cfg)
+{
+    enum sf_log_level level = SF_LOG_INFO;
+    sf_log_level_parse(cfg->log_level, &level);
+    sf_log_setup(level, cfg->log_format && strcmp(cfg->log_format, "json") == 0);
+}
+
+static int runner_start(struct runner *r, struct sf_config *cfg, int once, struct sf_metrics *m)
+{
+    char errbuf[2048] = "";
+    memset(r, 0, sizeof(*r));
+    r->cfg = cfg;
+    apply_logging(cfg);
+    if (sf_pipeline_new(cfg, once, &r->p, errbuf, sizeof(errbuf)) != SF_OK) {
+        sf_error(NULL, NULL, "%s", errbuf);
+        return -1;
+    }
+    sf_metrics_attach(m, r->p);
+    if (pthread_create(&r->thread, NULL, runner_main, r) != 0) {
+        sf_metrics_attach(m, NULL);
+        sf_pipeline_free(r->p);
+        return -1;
+    }
+    return 0;
+}
+
+static sf_err runner_stop(struct runner *r, struct sf_metrics *m)
+{
+    sf_pipeline_stop(r->p);
+    pthread_join(r->thread, NULL);
+    sf_metrics_attach(m, NULL);
+    sf_pipeline_free(r->p);
+    r->p = NULL;
+    return r->result;
+}
+
+/* SIGHUP: a valid new config replaces the running pipeline. */
+static void reload(struct runner *r, const char *path, int once, struct sf_metrics *m)
+{
+    int rc = 0;
+    sf_info(NULL, NULL, "SIGHUP: reloading %s", path);
+    struct sf_config *cfg = sf_cli_load_config(path, &rc);
+    if (!cfg) {
+        sf_error(NULL, NULL, "reload: %s is invalid (errors above); keeping the running "
+                 "configuration", path);
+        return;
+    }
+    struct sf_config *old = r->cfg;
+    runner_stop(r, m);
+    if (runner_start(r, cfg, once, m) == 0) {
+        sf_config_free(old);
+        sf_info(NULL, NULL, "reload: running with the new configuration");
+        return;
+    }
+    sf_error(NULL, NULL, "reload: the new configuration cannot start; back to the old one");
+    sf_config_free(cfg);
+    if (runner_start(r, old, once, m) != 0)
+        sf_error(NULL, NULL, "reload: the old configuration cannot start either");
+}
+
+static int signal_loop(struct runner *r, const char *path, int once, struct sf_metrics *m,
+                       const sigset_t *set)
+{
+    for (;;) {
+        if (!r->p)
+            return SF_EXIT_FAIL;
+        if (atomic_load(&r->finished))
+            break;
+        struct timespec ts = { 1, 0 };
+        int sig = sigtimedwait(set, NULL, &ts);
+        if (sig == SIGHUP) {
+            reload(r, path, once, m);
+        } else if (sig == SIGINT || sig == SIGTERM) {
+            sf_info(NULL, NULL, "%s: stopping (draining outputs, committing cursors)",
+                    sig == SIGINT ? "SIGINT" : "SIGTERM");
+            break;
+        }
+    }
+    sf_err err = runner_stop(r, m);
+    return err ? SF_EXIT_FAIL : SF_EXIT_OK;
+}
+
 int sf_cmd_run(int argc, char **argv)
 {
     static const struct option opts[] = {
@@ -62,7 +163,7 @@ int sf_cmd_run(int argc, char **argv)
     };
     const char *path = NULL;
     int once = 0, opt, rc = SF_EXIT_OK;
-    char errbuf[2048] = "";
+    char errbuf[512];
 
     optind = 1;
     while ((opt = getopt_long(argc, argv, "c:oh", opts, NULL)) != -1) {
@@ -80,26 +181,32 @@ int sf_cmd_run(int argc, char **argv)
     struct sf_config *cfg = sf_cli_load_config(path, &rc);
     if (!cfg)
         return rc;
-    enum sf_log_level level = SF_LOG_INFO;
-    sf_log_level_parse(cfg->log_level, &level);
-    sf_log_setup(level, cfg->log_format && strcmp(cfg->log_format, "json") == 0);
 
-    struct sf_pipeline *p = NULL;
-    if (sf_pipeline_new(cfg, once, &p, errbuf, sizeof(errbuf)) != SF_OK) {
+    /* every thread inherits the mask; only the main thread takes signals */
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGHUP);
+    sigaddset(&set, SIGUSR1);
+    pthread_sigmask(SIG_BLOCK, &set, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    struct sf_metrics *m = NULL;
+    if (cfg->metrics_listen &&
+        sf_metrics_start(cfg->metrics_listen, &m, errbuf, sizeof(errbuf)) != SF_OK) {
         fprintf(stderr, "siemfwd: %s\n", errbuf);
         sf_config_free(cfg);
         return SF_EXIT_USAGE;
     }
-    struct sigaction sa;
-    memset(&sa, 0, sizeof(sa));
-    sa.sa_handler = on_signal;
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
-    signal(SIGPIPE, SIG_IGN);
-    running = p;
-    sf_err err = sf_pipeline_run(p);
-    running = NULL;
-    sf_pipeline_free(p);
-    sf_config_free(cfg);
-    return err ? SF_EXIT_FAIL : SF_EXIT_OK;
+    struct runner r;
+    if (runner_start(&r, cfg, once, m) != 0) {
+        sf_metrics_stop(m);
+        sf_config_free(cfg);
+        return SF_EXIT_USAGE;
+    }
+    rc = signal_loop(&r, path, once, m, &set);
+    sf_metrics_stop(m);
+    sf_config_free(r.cfg);
+    return rc;
 }

@@ -177,6 +177,8 @@ static sf_err on_page(void *opaque, json_object *alerts)
     if (err)
         return err;
     deliver(c);
+    if (c->w->p->stop)
+        return SF_ERR_TIMEOUT; /* shutting down: this page is committed, stop reading */
     c->all_failed = 1;
     for (size_t k = 0; k < c->noc; k++)
         if (c->oc[k].active && !c->oc[k].failed)

@@ -9,7 +9,6 @@
 #include "sf_log.h"
 #include "sf_pipeline.h"
 
-#define FLUSH_TIMEOUT_MS 30000
 #define ONCE_MAX_ATTEMPTS 3
 
 static sf_err setup_outputs(struct sf_pipeline *p, char *errbuf, size_t errlen)
@@ -35,7 +34,7 @@ static sf_err setup_outputs(struct sf_pipeline *p, char *errbuf, size_t errlen)
         r->out.name = strdup(oc->name);
         r->out.state_dir = cfg->state_dir;
         r->state_dir = cfg->state_dir;
-        r->flush_timeout_ms = FLUSH_TIMEOUT_MS;
+        r->flush_timeout_ms = (int)cfg->shutdown_timeout_ms;
         err = r->out.type->init(&r->out, oc->node, oc->path, &errs);
         if (err) {
             sf_errf(errbuf, errlen, "%s", errs.data ? errs.data : sf_strerror(err));
@@ -156,7 +155,8 @@ sf_err sf_pipeline_new(const struct sf_config *cfg, int once, struct sf_pipeline
     p->fopts = (struct sf_fetch_opts){ cfg->organization, cfg->http_ca_file,
                                        (long)cfg->http_timeout_ms,
                                        (size_t)cfg->http_max_response };
-    err = sf_state_open(cfg->state_dir, 0, &p->state, errbuf, errlen);
+    err = sf_state_open(cfg->state_dir, cfg->state_sync && strcmp(cfg->state_sync, "full") == 0,
+                        &p->state, errbuf, errlen);
     if (!err)
         err = sf_token_cache_new(&p->tokens);
     if (!err)
@@ -302,7 +302,7 @@ sf_err sf_pipeline_run(struct sf_pipeline *p)
     for (size_t i = 0; i < started; i++)
         pthread_join(p->workers[i].thread, NULL);
     for (size_t i = 0; i < p->nouts; i++)
-        sf_outrun_stop(&p->outs[i], FLUSH_TIMEOUT_MS);
+        sf_outrun_stop(&p->outs[i], (int)p->cfg->shutdown_timeout_ms);
     p->nouts_stopped = 1;
     uint64_t fetched = 0, delivered = 0, quarantined = 0;
     size_t failed = 0;

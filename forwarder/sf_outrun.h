@@ -19,10 +19,10 @@ struct sf_outjob {
     struct sf_outjob *next;
 };
 
-struct sf_outrun_stats {
-    uint64_t delivered, retried, quarantined, batches;
-    int connected;              /* 1 after a successful start and no failure since */
-    int64_t last_success_ms;
+struct sf_outrun_stats {         /* atomics: read by the metrics thread */
+    _Atomic uint64_t delivered, retried, quarantined, batches;
+    _Atomic int connected;      /* 1 after a successful start and no failure since */
+    _Atomic int64_t last_success_ms;
 };
 
 struct sf_outrun {

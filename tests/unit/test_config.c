@@ -290,6 +290,8 @@ static const char minimal_dump[] =
     "poll_interval: 1m\n"
     "log_level: info\n"
     "log_format: logfmt\n"
+    "shutdown_timeout: 30s\n"
+    "state_sync: normal\n"
     "http:\n"
     "  timeout: 30s\n"
     "  max_parallel: 32\n"
