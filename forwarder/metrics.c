@@ -59,7 +59,7 @@ static void metric(struct sf_buf *b, const char *name, const char *tenant,
         }
         sf_buf_addc(b, '}');
     }
-    sf_buf_printf(b, " %.17g\n", v);
+    sf_buf_printf(b, " %.15g\n", v);
 }
 
 static void help(struct sf_buf *b, const char *name, const char *type, const char *text)
