@@ -95,7 +95,7 @@ int sf_fetch_format_time(int64_t ms, char *buf, size_t n);
 
 /* URL builders (appending to b), exposed for tests. */
 sf_err sf_graph_url(struct sf_buf *b, const char *api_base, int64_t from_ms,
-                    int64_t until_ms, const char *filter, int top);
+                    int64_t until_ms, const char *filter, int top, int skip);
 sf_err sf_mde_url(struct sf_buf *b, const char *api_base, int64_t from_ms,
                   int64_t until_ms, int top, int skip);   /* skip 0: none */
 sf_err sf_siem_url(struct sf_buf *b, const char *api_base, int64_t from_ms,

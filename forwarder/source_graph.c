@@ -1,6 +1,7 @@
 /* source_graph.c - Microsoft Graph security alerts_v2 (defender-api.md 2.3,
  * 4.3, 4.4): filter on lastUpdateDateTime, nextLink paging, and a fallback
- * to time-boundary paging when deep nextLink paging fails with HTTP 400.
+ * to time-boundary paging when deep nextLink paging fails with HTTP 400
+ * (and $skip paging of one instant when a whole page shares it).
  * It does not dedup: restarting with `ge` re-reads ties on purpose. */
 #include <stdio.h>
 #include <string.h>
@@ -9,6 +10,7 @@
 #include "source.h"
 
 #define GRAPH_DEFAULT_BASE "https://graph.microsoft.com"
+#define GRAPH_MAX_SKIP_PAGES 100   /* per 1 ms instant */
 
 /* Hosts whose origin is itself the token audience (1.2); anything else
  * (emulators, proxies) is taken as the commercial cloud. */
@@ -31,7 +33,7 @@ static void graph_audience(const char *api_base, char *buf, size_t n)
 }
 
 sf_err sf_graph_url(struct sf_buf *b, const char *api_base, int64_t from_ms,
-                    int64_t until_ms, const char *filter, int top)
+                    int64_t until_ms, const char *filter, int top, int skip)
 {
     char from[40], until[40];
     struct sf_buf f;
@@ -53,6 +55,8 @@ sf_err sf_graph_url(struct sf_buf *b, const char *api_base, int64_t from_ms,
     /* Ascending order is what makes time-boundary paging lossless. */
     if (!err)
         err = sf_buf_printf(b, "&$orderby=lastUpdateDateTime%%20asc&$top=%d", top);
+    if (!err && skip > 0)
+        err = sf_buf_printf(b, "&$skip=%d", skip);
     sf_buf_free(&f);
     return err;
 }
@@ -102,37 +106,13 @@ static sf_err next_link(struct sf_fetch_ctx *fx, json_object *page, const char *
 
 struct graph_walk {
     int64_t from;        /* start of the current query */
+    int64_t until;
     int64_t max_seen;    /* largest lastUpdateDateTime delivered */
     int deep;            /* the current URL is a nextLink */
-    char warn[256];      /* set when alerts at one instant were skipped */
+    char warn[300];      /* set when alerts at one instant were skipped */
 };
 
-/* A nextLink failed with 400 (deep paging limit, elastic/integrations
- * #20234): restart the query at the largest lastUpdateDateTime delivered,
- * with `ge` so ties at that instant are re-read (the pipeline dedups).
- * If nothing newer than the query's start was delivered, every alert the
- * restarted query could return first shares that one instant and the same
- * failure would repeat forever: we then move the start 1 ms past it,
- * accepting that alerts at that instant beyond what nextLink paging could
- * reach are skipped, and say so in st->msg (the call still returns SF_OK). */
-static void restart_at_boundary(struct sf_fetch_ctx *fx, struct graph_walk *w)
-{
-    char when[40];
-
-    if (w->max_seen > w->from) {
-        w->from = w->max_seen;
-    } else {
-        sf_fetch_format_time(w->from, when, sizeof(when));
-        snprintf(w->warn, sizeof(w->warn), "tenant %s: more alerts share lastUpdateDateTime %s "
-                 "than paging can reach; skipped the rest of that instant", fx->t->name, when);
-        w->from += 1;
-    }
-    w->deep = 0;
-    fx->st->http_status = 0;
-    fx->st->msg[0] = '\0';
-}
-
-static void note_times(struct sf_fetch_ctx *fx, json_object *alerts, struct graph_walk *w)
+static void note_times(json_object *alerts, struct graph_walk *w)
 {
     for (size_t i = 0, n = json_object_array_length(alerts); i < n; i++) {
         const char *id;
@@ -142,35 +122,107 @@ static void note_times(struct sf_fetch_ctx *fx, json_object *alerts, struct grap
     }
 }
 
+/* GET one URL and deliver its alerts; *page is the parsed body (owned). */
+static sf_err read_page(struct sf_fetch_ctx *fx, struct graph_walk *w, const char *url,
+                        json_object **page, size_t *count)
+{
+    json_object *alerts;
+    sf_err err;
+
+    json_object_put(*page);
+    *page = NULL;
+    err = fx->get_json(fx, url, page);
+    if (!err)
+        err = sf_fetch_page_alerts(fx, *page, url, &alerts);
+    if (err)
+        return err;
+    note_times(alerts, w);
+    *count = json_object_array_length(alerts);
+    return sf_fetch_deliver(fx, alerts);
+}
+
+/* Every alert of the 1 ms instant at w->from, by $skip pages of one small
+ * query (documented for alerts_v2) from the start of the instant. If the
+ * service refuses a $skip (400) or the instant holds more than
+ * GRAPH_MAX_SKIP_PAGES pages, the rest of the instant is skipped and
+ * w->warn says so: stopping for good would stall the tenant forever. */
+static sf_err read_instant(struct sf_fetch_ctx *fx, struct graph_walk *w)
+{
+    int64_t end = w->from + 1 < w->until ? w->from + 1 : w->until;
+    int top = fx->page_size;
+    struct sf_buf url;
+    json_object *page = NULL;
+    size_t count = (size_t)top;
+    char when[40];
+    sf_err err = SF_OK;
+    int k;
+
+    sf_buf_init(&url, 64 * 1024);
+    for (k = 0; k < GRAPH_MAX_SKIP_PAGES && count >= (size_t)top; k++) {
+        sf_buf_reset(&url);
+        err = sf_graph_url(&url, fx->api_base, w->from, end, fx->t->filter, top, k * top);
+        if (!err)
+            err = read_page(fx, w, url.data, &page, &count);
+        if (err == SF_ERR_HTTP && k > 0 && fx->st->http_status == 400)
+            break;
+        if (err)
+            goto out;
+    }
+    if (err || count >= (size_t)top) {
+        err = SF_OK;
+        sf_fetch_format_time(w->from, when, sizeof(when));
+        snprintf(w->warn, sizeof(w->warn), "tenant %s: more than %d alerts share "
+                 "lastUpdateDateTime %s and paging could not reach them all; skipped the "
+                 "rest of that instant", fx->t->name, k * top, when);
+    }
+    w->from = end;
+out:
+    json_object_put(page);
+    sf_buf_free(&url);
+    return err;
+}
+
+/* A nextLink failed with 400 (deep paging limit, elastic/integrations
+ * #20234): restart the query at the largest lastUpdateDateTime delivered,
+ * with `ge` so ties at that instant are re-read (the pipeline dedups).
+ * If nothing newer than the query's start was delivered, a full page of
+ * alerts shares that one instant and the same failure would repeat
+ * forever: read that instant alone with $skip, then go on after it. */
+static sf_err restart_at_boundary(struct sf_fetch_ctx *fx, struct graph_walk *w)
+{
+    sf_err err = SF_OK;
+
+    fx->st->http_status = 0;
+    fx->st->msg[0] = '\0';
+    w->deep = 0;
+    if (w->max_seen > w->from)
+        w->from = w->max_seen;
+    else
+        err = read_instant(fx, w);
+    return err;
+}
+
 static sf_err graph_window(struct sf_fetch_ctx *fx, int64_t from_ms, int64_t until_ms)
 {
-    struct graph_walk w = { .from = from_ms, .max_seen = INT64_MIN };
+    struct graph_walk w = { .from = from_ms, .until = until_ms, .max_seen = INT64_MIN };
     struct sf_buf url;
-    json_object *page = NULL, *alerts;
+    json_object *page = NULL;
     const char *next;
+    size_t count;
     sf_err err;
 
     sf_buf_init(&url, 64 * 1024);
-    err = sf_graph_url(&url, fx->api_base, w.from, until_ms, fx->t->filter, fx->page_size);
+    err = sf_graph_url(&url, fx->api_base, w.from, until_ms, fx->t->filter, fx->page_size, 0);
     while (!err) {
-        json_object_put(page);
-        page = NULL;
-        err = fx->get_json(fx, url.data, &page);
-        if (err && w.deep && fx->st->http_status == 400) {
-            err = SF_OK;
-            restart_at_boundary(fx, &w);
-            if (w.from >= until_ms)
+        err = read_page(fx, &w, url.data, &page, &count);
+        if (err == SF_ERR_HTTP && w.deep && fx->st->http_status == 400) {
+            err = restart_at_boundary(fx, &w);
+            if (err || w.from >= until_ms)
                 break;
             sf_buf_reset(&url);
             err = sf_graph_url(&url, fx->api_base, w.from, until_ms, fx->t->filter,
-                               fx->page_size);
+                               fx->page_size, 0);
             continue;
-        }
-        if (!err)
-            err = sf_fetch_page_alerts(fx, page, url.data, &alerts);
-        if (!err) {
-            note_times(fx, alerts, &w);
-            err = sf_fetch_deliver(fx, alerts);
         }
         if (!err)
             err = next_link(fx, page, url.data, &next);

@@ -27,6 +27,7 @@ struct fake {
     int limit_over;       /* more matches than this: SF_ERR_LIMIT (0: never) */
     int foreign_next;     /* graph: nextLink points at another host */
     int first_400;        /* the first call answers 400 */
+    int skip_400_from;    /* graph: $skip >= this answers 400 (0: never) */
     int skip_calls;       /* calls with a $skip / $skiptoken */
     const char *body;     /* fixed response body instead of the data */
     int calls;
@@ -121,10 +122,15 @@ static sf_err fake_get(struct sf_fetch_ctx *fx, const char *url, json_object **o
     from = time_after(q, f->src == SF_SRC_SIEM ? "sinceTimeUtc=" : " ge ");
     until = time_after(q, f->src == SF_SRC_SIEM ? "untilTimeUtc=" : " lt ");
     top = int_after(q, "$top=", 1 << 30);
-    skip = int_after(q, f->src == SF_SRC_GRAPH ? "$skiptoken=" : "$skip=", 0);
+    skip = int_after(q, "$skiptoken=", 0) + int_after(q, "$skip=", 0);
     f->skip_calls += skip > 0;
-    if ((f->first_400 && f->calls == 1) || (f->src == SF_SRC_GRAPH && f->deep_fail_from &&
-                                             skip && skip / top >= f->deep_fail_from)) {
+    if (f->skip_400_from && strstr(q, "$skip=") && skip >= f->skip_400_from) {
+        fx->st->http_status = 400;
+        return SF_ERR_HTTP;
+    }
+    if ((f->first_400 && f->calls == 1) ||
+        (f->src == SF_SRC_GRAPH && f->deep_fail_from && strstr(q, "$skiptoken=") &&
+         skip / top >= f->deep_fail_from)) {
         fx->st->http_status = 400;
         return SF_ERR_HTTP;
     }
@@ -282,34 +288,66 @@ static void test_graph_deep_paging_fallback(void **state)
     assert_int_equal(f.calls, 9);
     /* Call 3 restarts at a2's time (T0 + 2 s). */
     sf_buf_init(&want, 4096);
-    assert_int_equal(sf_graph_url(&want, "https://graph.test", T0 + 2000, T0 + HOUR, NULL, 3),
+    assert_int_equal(sf_graph_url(&want, "https://graph.test", T0 + 2000, T0 + HOUR, NULL, 3, 0),
                      SF_OK);
     assert_string_equal(f.url[1], want.data);
     sf_buf_free(&want);
 }
 
-static void test_graph_tie_guard(void **state)
+static void tie_data(struct fake *f)
 {
-    struct fake f = { .src = SF_SRC_GRAPH, .deep_fail_from = 1 };
+    /* One alert, then five sharing one instant, then a later one: with
+     * two per page and no working nextLink the tie cannot be paged. */
+    memset(f, 0, sizeof(*f));
+    f->src = SF_SRC_GRAPH;
+    f->deep_fail_from = 1;
+    add(f, "b0", T0);
+    for (int i = 1; i <= 5; i++) {
+        char id[8];
+        snprintf(id, sizeof(id), "t%d", i);
+        add(f, id, T0 + 1000);
+    }
+    add(f, "z9", T0 + 5000);
+}
+
+static void test_graph_tie_read_by_skip(void **state)
+{
+    struct fake f;
+    struct got g = { 0 };
+    struct sf_fetch_status st;
+    struct sf_buf want;
+    (void)state;
+
+    tie_data(&f);
+    assert_int_equal(run(&f, &g, 2, T0, T0 + HOUR, &st), SF_OK);
+    /* Restart at t1's instant, stuck again, so that instant alone is read
+     * with $skip 0, 2, 4; then on from 1 ms later. */
+    assert_string_equal(ids(&g), "b0,t1,t1,t2,t1,t2,t3,t4,t5,z9");
+    assert_ascending(&g);
+    assert_string_equal(st.msg, "");
+    assert_int_equal(f.calls, 8);
+    assert_int_equal(f.skip_calls, 4);   /* two nextLinks, $skip=2, $skip=4 */
+    sf_buf_init(&want, 4096);
+    assert_int_equal(sf_graph_url(&want, "https://graph.test", T0 + 1000, T0 + HOUR, NULL, 2, 0),
+                     SF_OK);
+    assert_string_equal(f.url[1], want.data);
+    sf_buf_free(&want);
+}
+
+static void test_graph_tie_skip_refused(void **state)
+{
+    struct fake f;
     struct got g = { 0 };
     struct sf_fetch_status st;
     (void)state;
 
-    /* One alert, then five sharing one instant, then a later one: with
-     * two per page and no working nextLink the tie cannot be paged. */
-    add(&f, "b0", T0);
-    for (int i = 1; i <= 5; i++) {
-        char id[8];
-        snprintf(id, sizeof(id), "t%d", i);
-        add(&f, id, T0 + 1000);
-    }
-    add(&f, "z9", T0 + 5000);
+    tie_data(&f);
+    f.skip_400_from = 4;
     assert_int_equal(run(&f, &g, 2, T0, T0 + HOUR, &st), SF_OK);
-    assert_string_equal(ids(&g), "b0,t1,t1,t2,z9");
-    assert_int_equal(f.calls, 5);
-    assert_string_equal(st.msg, "tenant contoso: more alerts share lastUpdateDateTime "
-                        "2024-03-01T00:00:01.0000000Z than paging can reach; skipped the rest "
-                        "of that instant");
+    assert_string_equal(ids(&g), "b0,t1,t1,t2,t1,t2,t3,t4,z9");
+    assert_string_equal(st.msg, "tenant contoso: more than 4 alerts share lastUpdateDateTime "
+                        "2024-03-01T00:00:01.0000000Z and paging could not reach them all; "
+                        "skipped the rest of that instant");
 }
 
 static void test_graph_tie_at_window_end(void **state)
@@ -324,11 +362,12 @@ static void test_graph_tie_at_window_end(void **state)
         snprintf(id, sizeof(id), "t%d", i);
         add(&f, id, T0 + 999);
     }
-    /* The skip moves the start to the window's end: done, no extra call. */
+    /* Exactly two pages at one instant: read, nothing skipped, no warning;
+     * the instant ends the window, so no further query. */
     assert_int_equal(run(&f, &g, 2, T0 + 999, T0 + 1000, &st), SF_OK);
-    assert_string_equal(ids(&g), "t0,t1");
-    assert_int_equal(f.calls, 2);
-    assert_non_null(strstr(st.msg, "skipped"));
+    assert_string_equal(ids(&g), "t0,t1,t0,t1,t2,t3");
+    assert_int_equal(f.calls, 5);
+    assert_string_equal(st.msg, "");
 }
 
 static void test_graph_first_page_400_is_an_error(void **state)
@@ -558,7 +597,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_graph_nextlink),
         cmocka_unit_test(test_graph_deep_paging_fallback),
-        cmocka_unit_test(test_graph_tie_guard),
+        cmocka_unit_test(test_graph_tie_read_by_skip),
+        cmocka_unit_test(test_graph_tie_skip_refused),
         cmocka_unit_test(test_graph_tie_at_window_end),
         cmocka_unit_test(test_graph_first_page_400_is_an_error),
         cmocka_unit_test(test_graph_foreign_nextlink),

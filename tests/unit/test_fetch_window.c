@@ -102,21 +102,22 @@ static void test_graph_url(void **state)
     (void)state;
 
     sf_buf_init(&b, 4096);
-    assert_url(sf_graph_url(&b, "https://graph.microsoft.com/", T0, T0 + HOUR, NULL, 500), &b,
+    assert_url(sf_graph_url(&b, "https://graph.microsoft.com/", T0, T0 + HOUR, NULL, 500, 0), &b,
                "https://graph.microsoft.com/v1.0/security/alerts_v2?$filter=lastUpdateDateTime"
                "%20ge%202024-03-01T00%3A00%3A00.0000000Z%20and%20lastUpdateDateTime%20lt%20"
                "2024-03-01T01%3A00%3A00.0000000Z&$orderby=lastUpdateDateTime%20asc&$top=500");
     assert_url(sf_graph_url(&b, "https://graph.microsoft.us", T0 + 1, T0 + 2,
-                            "serviceSource eq 'microsoftDefenderForEndpoint'", 1000), &b,
+                            "serviceSource eq 'microsoftDefenderForEndpoint'", 1000, 0), &b,
                "https://graph.microsoft.us/v1.0/security/alerts_v2?$filter=lastUpdateDateTime"
                "%20ge%202024-03-01T00%3A00%3A00.0010000Z%20and%20lastUpdateDateTime%20lt%20"
                "2024-03-01T00%3A00%3A00.0020000Z%20and%20%28serviceSource%20eq%20%27"
                "microsoftDefenderForEndpoint%27%29&$orderby=lastUpdateDateTime%20asc&$top=1000");
     /* An empty extra filter adds nothing. */
-    assert_url(sf_graph_url(&b, "https://g.test", T0, T0 + 1, "", 5), &b,
+    assert_url(sf_graph_url(&b, "https://g.test", T0, T0 + 1, "", 5, 10), &b,
                "https://g.test/v1.0/security/alerts_v2?$filter=lastUpdateDateTime%20ge%20"
                "2024-03-01T00%3A00%3A00.0000000Z%20and%20lastUpdateDateTime%20lt%20"
-               "2024-03-01T00%3A00%3A00.0010000Z&$orderby=lastUpdateDateTime%20asc&$top=5");
+               "2024-03-01T00%3A00%3A00.0010000Z&$orderby=lastUpdateDateTime%20asc&$top=5"
+               "&$skip=10");
     sf_buf_free(&b);
 }
 
