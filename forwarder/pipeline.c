@@ -11,6 +11,21 @@
 
 #define ONCE_MAX_ATTEMPTS 3
 
+/* TLS verification can only be turned off explicitly; say so at every start. */
+static void warn_unverified(const struct sf_output_conf *oc)
+{
+    const struct sf_node *tls = sf_node_get(oc->node, "tls");
+    const struct sf_node *v = sf_node_get(tls, "verify");
+    const struct sf_node *props = sf_node_get(oc->node, "properties");
+    const struct sf_node *kv = sf_node_get(props, "enable.ssl.certificate.verification");
+    int off = 0;
+    if ((v && v->type == SF_NODE_SCALAR && sf_parse_bool(v->str, &off) == 0 && !off) ||
+        (kv && kv->type == SF_NODE_SCALAR && sf_parse_bool(kv->str, &off) == 0 && !off))
+        sf_warn(NULL, oc->name, "TLS certificate verification is OFF (%s:%d): anyone on "
+                "the path can read and forge what this output sends", oc->node->file,
+                (v ? v : kv)->line);
+}
+
 static sf_err setup_outputs(struct sf_pipeline *p, char *errbuf, size_t errlen)
 {
     const struct sf_config *cfg = p->cfg;
@@ -41,6 +56,7 @@ static sf_err setup_outputs(struct sf_pipeline *p, char *errbuf, size_t errlen)
             break;
         }
         p->nouts++;
+        warn_unverified(oc);
     }
     sf_buf_free(&errs);
     return err;
