@@ -11,6 +11,7 @@ import collections
 import datetime
 import json
 import os
+import re
 import select
 import signal
 import ssl
@@ -18,6 +19,7 @@ import subprocess
 import sys
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 
 PY = '/usr/bin/python3'
@@ -278,7 +280,11 @@ class Result:
             ' '.join(self.argv), self.rc, self.elapsed, self.out[-n:], self.err[-n:])
 
 
-def _sanitizer_check(res):
+def _result_check(res):
+    """Fail on a leaked client secret, a sanitizer report or death by a signal."""
+    for text in (SECRET, urllib.parse.quote(SECRET, safe='')):
+        check(text not in res.out + res.err, 'the client secret appears in the output of '
+              'siemfwd:\n' + res.describe())
     for mark in SANITIZER_MARKS:
         check(mark not in res.err, 'sanitizer report (%s):\n%s' % (mark, res.describe(8000)))
     check(res.rc is not None and res.rc >= 0,
@@ -307,7 +313,7 @@ def siemfwd(*args, timeout=120):
             ' '.join(argv), timeout, (e.stderr or b'').decode('utf-8', 'replace')[-3000:]))
     res = Result(argv, p.returncode, p.stdout.decode('utf-8', 'replace'),
                  p.stderr.decode('utf-8', 'replace'), started, time.monotonic() - t0)
-    _sanitizer_check(res)
+    _result_check(res)
     return res
 
 
@@ -359,16 +365,15 @@ class Background:
         self.errf.close()
         res = Result(self.argv, self.proc.returncode, '', self.stderr(), self.started,
                      time.monotonic() - self.t0)
-        _sanitizer_check(res)
+        _result_check(res)
         return res
 
 
 def error_lines(stderr, tenant):
     """Log lines at level error/warn that name tenant (logfmt: tenant=NAME)."""
+    pat = re.compile(r'(^|\s)tenant=("?)%s\2(\s|$)' % re.escape(tenant))
     return [ln for ln in stderr.splitlines()
-            if ('tenant=%s ' % tenant in ln or 'tenant=%s\n' % tenant in ln + '\n'
-                or 'tenant="%s"' % tenant in ln)
-            and ('level=error' in ln or 'level=warn' in ln)]
+            if pat.search(ln) and re.search(r'(^|\s)level=(error|warn)(\s|$)', ln)]
 
 
 def state_rows(res):
