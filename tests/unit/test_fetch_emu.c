@@ -534,6 +534,50 @@ static void test_throttled_and_5xx(void **state)
     free(g);
 }
 
+static void test_timeouts_and_token_faults(void **state)
+{
+    struct sf_fetch_tenant t = tenant(11, SF_SRC_GRAPH, 0);
+    struct sf_fetch_opts quick = E.opts;
+    struct sf_token_cache *tc;
+    struct sf_api_client *c;
+    struct sf_fetch_status st;
+    struct timespec t0, t1;
+    double secs;
+    (void)state;
+
+    quick.timeout_ms = 400;
+    assert_int_equal(sf_token_cache_new(&tc), SF_OK);
+    assert_int_equal(sf_api_client_new(&quick, tc, &c), SF_OK);
+    /* Token endpoint: two 503s are retried inside the call. */
+    json_object_put(emu_control("{\"tenant\":\"tenant11\",\"fault\":\"server_error\","
+                                "\"api\":\"token\",\"count\":2,\"status\":503}"));
+    assert_int_equal(sf_fetch_probe(c, &t, &st), SF_OK);
+    assert_int_equal(sf_token_cache_renewals(tc), 1);
+    /* Three slow answers in a row: each try times out, then the call does. */
+    json_object_put(emu_control("{\"tenant\":\"tenant11\",\"fault\":\"slow\",\"api\":\"graph\","
+                                "\"count\":3,\"delay_ms\":1500}"));
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    assert_int_equal(sf_fetch_probe(c, &t, &st), SF_ERR_TIMEOUT);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    secs = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+    assert_true(secs >= 3 * 0.4 && secs < 3 * 0.4 + 2.0 + 1.0);   /* 3 tries + backoff < 2 s */
+    assert_non_null(strstr(st.msg, "tenant tenant11: GET /v1.0/security/alerts_v2: "));
+    /* A throttled token endpoint is reported with its Retry-After. */
+    sf_api_client_free(c);
+    sf_token_cache_free(tc);
+    assert_int_equal(sf_token_cache_new(&tc), SF_OK);
+    assert_int_equal(sf_api_client_new(&E.opts, tc, &c), SF_OK);
+    json_object_put(emu_control("{\"tenant\":\"tenant11\",\"fault\":\"throttle\","
+                                "\"api\":\"token\",\"count\":1,\"retry_after\":3}"));
+    assert_int_equal(sf_fetch_probe(c, &t, &st), SF_ERR_THROTTLED);
+    assert_int_equal(st.retry_after_ms, 3000);
+    assert_int_equal(st.auth_failed, 0);
+    assert_non_null(strstr(st.msg, "AADSTS50196"));
+    assert_int_equal(sf_fetch_probe(c, &t, &st), SF_OK);
+    sf_api_client_free(c);
+    sf_token_cache_free(tc);
+}
+
 static void test_consent_and_credentials(void **state)
 {
     struct sf_fetch_tenant t = tenant(8, SF_SRC_GRAPH, 0);
@@ -654,6 +698,7 @@ int main(void)
         cmocka_unit_test(test_certificate_auth),
         cmocka_unit_test(test_token_expiry_mid_paging),
         cmocka_unit_test(test_throttled_and_5xx),
+        cmocka_unit_test(test_timeouts_and_token_faults),
         cmocka_unit_test(test_consent_and_credentials),
         cmocka_unit_test(test_malformed_pages),
         cmocka_unit_test(test_boundary_tie),
