@@ -14,6 +14,8 @@ extern const struct sf_output_type sf_output_kafka;
 extern const struct sf_output_type sf_output_file;
 extern const struct sf_output_type sf_output_stdout;
 extern const struct sf_output_type sf_output_hec;
+extern const struct sf_output_type sf_output_email;
+extern const struct sf_output_type sf_output_webhook;
 
 static const struct sf_output_type *const types[] = {
     &sf_output_syslog,
@@ -21,6 +23,8 @@ static const struct sf_output_type *const types[] = {
     &sf_output_file,
     &sf_output_stdout,
     &sf_output_hec,
+    &sf_output_email,
+    &sf_output_webhook,
 };
 
 #define NTYPES (sizeof(types) / sizeof(types[0]))

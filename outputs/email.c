@@ -1,0 +1,500 @@
+/* email.c - the `email` output: one message per alert (and one per flood
+ * digest) to the MSSP over SMTP with libcurl: smtp:// with STARTTLS
+ * required, or smtps:// (implicit TLS); optional AUTH. Verdicts from the
+ * server's replies: 250 after DATA delivered, 4xx retry, 5xx for the
+ * recipients or the message rejected (quarantined with the server's text).
+ * Rules, memory and flood control are notify_common.c's; message text is
+ * email_msg.c's. The ctx owns its curl handle and config. */
+#include <curl/curl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/random.h>
+
+#include "sf_config.h"
+#include "sf_log.h"
+#include "sf_notify.h"
+
+#if LIBCURL_VERSION_NUM >= 0x080200
+#define RCPT_ALLOWFAILS CURLOPT_MAIL_RCPT_ALLOWFAILS
+#else
+#define RCPT_ALLOWFAILS CURLOPT_MAIL_RCPT_ALLLOWFAILS   /* its 7.69-8.1 spelling */
+#endif
+
+enum smtp_cmd { CMD_NONE, CMD_EHLO, CMD_STARTTLS, CMD_AUTH, CMD_MAIL, CMD_RCPT, CMD_DATA,
+                CMD_BODY, CMD_OTHER };
+
+struct email_conf {
+    char *url, *from, *username, *password, *ca_file;
+    struct sf_strlist to;
+    const struct sf_node *include;
+    long long timeout;
+};
+
+struct include_conf {
+    int organization, portal_link, device;
+};
+
+struct email {
+    struct sf_notify n;        /* first: sf_notify_test reads o->ctx as one */
+    struct sf_output *o;
+    struct email_conf c;
+    struct include_conf inc;
+    struct sf_email_opts eo;
+    CURL *curl;
+    struct curl_slist *rcpt;
+    char *mail_from;           /* "<from>" */
+    char domain[256];          /* right side of from, for Message-IDs */
+    struct sf_buf msg;         /* the message being uploaded */
+    size_t pos;
+    /* what the server said in this transaction (debug callback) */
+    enum smtp_cmd cmd;
+    char rcpt_addr[320];
+    char reply[400];
+    int code;
+    struct sf_buf refused;     /* "addr: reply; " for each refused recipient */
+    char curl_err[CURL_ERROR_SIZE];
+};
+
+#define C(f) offsetof(struct email_conf, f)
+static const struct sf_conf_entry email_table[] = {
+    { "url", SF_CT_STRING, NULL, C(url), 0, 0, NULL, 1,
+      "smtp://host:587 (STARTTLS required) or smtps://host:465 (implicit TLS); a path "
+      "sets the EHLO name" },
+    { "from", SF_CT_STRING, NULL, C(from), 0, 0, NULL, 1, "sender address" },
+    { "to", SF_CT_STRLIST, NULL, C(to), 0, 0, NULL, 1, "recipient addresses" },
+    { "username", SF_CT_STRING, NULL, C(username), 0, 0, NULL, 0, "SMTP AUTH user" },
+    { "password", SF_CT_SECRET, NULL, C(password), 0, 0, NULL, 0,
+      "SMTP AUTH password: ${ENV} or file:/path" },
+    { "ca_file", SF_CT_STRING, NULL, C(ca_file), 0, 0, NULL, 0,
+      "CA bundle to verify the server (default: the system store)" },
+    { "include", SF_CT_NODE, NULL, C(include), 0, 0, NULL, 0,
+      "{organization, portal_link, device}: what the message shows (all true)" },
+    { "timeout", SF_CT_DURATION, "60s", C(timeout), 1000, 600000, NULL, 0,
+      "deadline of one SMTP transaction" },
+    SF_CONF_END
+};
+#undef C
+
+#define I(f) offsetof(struct include_conf, f)
+static const struct sf_conf_entry include_table[] = {
+    { "organization", SF_CT_BOOL, "true", I(organization), 0, 0, NULL, 0,
+      "the tenant (customer) name in the subject and body" },
+    { "portal_link", SF_CT_BOOL, "true", I(portal_link), 0, 0, NULL, 0,
+      "the tenant-specific Defender portal link of the alert" },
+    { "device", SF_CT_BOOL, "true", I(device), 0, 0, NULL, 0,
+      "host names of the devices in the alert's evidence" },
+    SF_CONF_END
+};
+#undef I
+
+/* A bare addr-spec: printable ASCII, one '@', nothing a header could abuse. */
+static int valid_address(const char *s)
+{
+    const char *at = strchr(s, '@');
+
+    if (!at || at == s || !at[1] || strchr(at + 1, '@'))
+        return 0;
+    for (; *s; s++)
+        if ((unsigned char)*s <= 0x20 || (unsigned char)*s >= 0x7f || strchr("<>(),;:\"[]\\", *s))
+            return 0;
+    return 1;
+}
+
+static void key_error(struct sf_buf *errs, const struct sf_node *cfg, const char *path,
+                      const char *key, const char *msg, const char *arg)
+{
+    char kp[320];
+    const struct sf_node *at = sf_node_get(cfg, key);
+
+    snprintf(kp, sizeof(kp), "%s.%s", path, key);
+    sf_conf_error(errs, at ? at : cfg, kp, "%s%s", msg, arg ? arg : "");
+}
+
+static sf_err check_conf(struct email *e, const struct sf_node *cfg, const char *path,
+                         struct sf_buf *errs)
+{
+    struct email_conf *c = &e->c;
+    sf_err err = SF_OK;
+    char kp[320];
+
+    if (strncmp(c->url, "smtp://", 7) != 0 && strncmp(c->url, "smtps://", 8) != 0) {
+        key_error(errs, cfg, path, "url", "must start with smtp:// (STARTTLS) or smtps://",
+                  NULL);
+        err = SF_ERR_CONFIG;
+    }
+    if (!valid_address(c->from)) {
+        key_error(errs, cfg, path, "from", "not a plain address like siemfwd@mssp.example: ",
+                  c->from);
+        err = SF_ERR_CONFIG;
+    }
+    for (size_t i = 0; i < c->to.n; i++) {
+        if (!valid_address(c->to.v[i])) {
+            key_error(errs, cfg, path, "to", "not a plain address: ", c->to.v[i]);
+            err = SF_ERR_CONFIG;
+        }
+    }
+    if (!c->to.n) {
+        key_error(errs, cfg, path, "to", "needs at least one recipient", NULL);
+        err = SF_ERR_CONFIG;
+    }
+    if (!c->username != !c->password) {
+        key_error(errs, cfg, path, c->username ? "username" : "password",
+                  "username and password go together", NULL);
+        err = SF_ERR_CONFIG;
+    }
+    e->inc = (struct include_conf){ 1, 1, 1 };
+    snprintf(kp, sizeof(kp), "%s.include", path);
+    if (c->include && sf_conf_bind(c->include, kp, include_table, NULL, &e->inc, errs))
+        err = SF_ERR_CONFIG;
+    return err;
+}
+
+static void email_destroy(struct sf_output *o);
+
+static const struct sf_notify_ops email_ops;
+
+static sf_err email_init(struct sf_output *o, const struct sf_node *cfg, const char *path,
+                         struct sf_buf *errs)
+{
+    struct email *e = calloc(1, sizeof(*e));
+    sf_err err, nerr;
+
+    if (!e)
+        return SF_ERR_NOMEM;
+    e->o = o;
+    o->ctx = e;
+    sf_buf_init(&e->msg, 0);
+    sf_buf_init(&e->refused, 4096);
+    err = sf_conf_bind(cfg, path, email_table, sf_output_common_keys, &e->c, errs);
+    if (!err)
+        err = check_conf(e, cfg, path, errs);
+    nerr = sf_notify_init(&e->n, o, cfg, path, &email_ops, e, errs);
+    if (!err)
+        err = nerr;
+    e->c.include = NULL; /* borrowed from the document: not kept past init */
+    if (!err) {
+        const char *at = strchr(e->c.from, '@');
+        snprintf(e->domain, sizeof(e->domain), "%s", at + 1);
+        e->eo = (struct sf_email_opts){ e->c.from, e->c.to.v, e->c.to.n, e->inc.organization,
+                                        e->inc.portal_link, e->inc.device };
+    }
+    if (err) {
+        email_destroy(o);
+        o->ctx = NULL;
+    }
+    return err;
+}
+
+static void capture_reply(struct email *e, const char *p, size_t n)
+{
+    while (n && (p[n - 1] == '\n' || p[n - 1] == '\r'))
+        n--;
+    if (n > sizeof(e->reply) - 1)
+        n = sizeof(e->reply) - 1;
+    for (size_t i = 0; i < n; i++)
+        e->reply[i] = (unsigned char)p[i] < 0x20 ? ' ' : p[i];
+    e->reply[n] = '\0';
+    e->code = n >= 3 ? atoi(e->reply) : 0;
+    if (e->cmd == CMD_DATA && e->code == 354)
+        e->cmd = CMD_BODY;   /* the next reply is about the message itself */
+    else if (e->cmd == CMD_RCPT && e->code >= 400 && (n < 4 || e->reply[3] != '-'))
+        sf_buf_printf(&e->refused, "%s%s: %s", e->refused.len ? "; " : "", e->rcpt_addr,
+                      e->reply);
+}
+
+static void capture_cmd(struct email *e, const char *p, size_t n)
+{
+    static const struct { const char *verb; enum smtp_cmd cmd; } verbs[] = {
+        { "EHLO", CMD_EHLO }, { "HELO", CMD_EHLO }, { "STARTTLS", CMD_STARTTLS },
+        { "AUTH", CMD_AUTH }, { "MAIL FROM", CMD_MAIL }, { "RCPT TO", CMD_RCPT },
+        { "DATA", CMD_DATA },
+    };
+
+    e->cmd = CMD_OTHER;   /* e.g. base64 AUTH continuation lines: never copied */
+    for (size_t i = 0; i < sizeof(verbs) / sizeof(verbs[0]); i++) {
+        size_t k = strlen(verbs[i].verb);
+        if (n >= k && strncasecmp(p, verbs[i].verb, k) == 0) {
+            e->cmd = verbs[i].cmd;
+            break;
+        }
+    }
+    if (e->cmd == CMD_RCPT && n >= 8) {
+        size_t k = n - 8 < sizeof(e->rcpt_addr) - 1 ? n - 8 : sizeof(e->rcpt_addr) - 1;
+        memcpy(e->rcpt_addr, p + 8, k);
+        while (k && (e->rcpt_addr[k - 1] == '\n' || e->rcpt_addr[k - 1] == '\r'))
+            k--;
+        e->rcpt_addr[k] = '\0';
+    }
+}
+
+static int on_debug(CURL *c, curl_infotype type, char *data, size_t size, void *opaque)
+{
+    if (type == CURLINFO_HEADER_OUT)
+        capture_cmd(opaque, data, size);
+    else if (type == CURLINFO_HEADER_IN)
+        capture_reply(opaque, data, size);
+    return 0;
+}
+
+static size_t on_read(char *buf, size_t size, size_t nitems, void *opaque)
+{
+    struct email *e = opaque;
+    size_t n = e->msg.len - e->pos;
+
+    if (n > size * nitems)
+        n = size * nitems;
+    memcpy(buf, e->msg.data + e->pos, n);
+    e->pos += n;
+    return n;
+}
+
+static sf_err setup_curl(struct email *e)
+{
+    CURL *c = curl_easy_init();
+    size_t n = strlen(e->c.from) + 3;
+
+    if (!c || !(e->mail_from = malloc(n))) {
+        if (c)
+            curl_easy_cleanup(c);
+        return SF_ERR_NOMEM;
+    }
+    snprintf(e->mail_from, n, "<%s>", e->c.from);
+    for (size_t i = 0; i < e->c.to.n; i++) {
+        struct curl_slist *l = curl_slist_append(e->rcpt, e->c.to.v[i]);
+        if (!l) {
+            curl_easy_cleanup(c);
+            return SF_ERR_NOMEM;
+        }
+        e->rcpt = l;
+    }
+    e->curl = c;
+    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(c, CURLOPT_URL, e->c.url);
+    curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "smtp,smtps");
+    curl_easy_setopt(c, CURLOPT_ERRORBUFFER, e->curl_err);
+    /* smtp://: STARTTLS or nothing, so neither AUTH nor an alert goes in clear */
+    curl_easy_setopt(c, CURLOPT_USE_SSL, (long)CURLUSESSL_ALL);
+    curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L);
+    curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L);
+    if (e->c.ca_file)
+        curl_easy_setopt(c, CURLOPT_CAINFO, e->c.ca_file);
+    if (e->c.username) {
+        curl_easy_setopt(c, CURLOPT_USERNAME, e->c.username);
+        curl_easy_setopt(c, CURLOPT_PASSWORD, e->c.password);
+    }
+    curl_easy_setopt(c, CURLOPT_MAIL_FROM, e->mail_from);
+    curl_easy_setopt(c, CURLOPT_MAIL_RCPT, e->rcpt);
+    /* deliver to the recipients the server accepts; refused ones are logged */
+    curl_easy_setopt(c, RCPT_ALLOWFAILS, 1L);
+    curl_easy_setopt(c, CURLOPT_UPLOAD, 1L);
+    curl_easy_setopt(c, CURLOPT_READFUNCTION, on_read);
+    curl_easy_setopt(c, CURLOPT_READDATA, e);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, (long)e->c.timeout);
+    curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, (long)(e->c.timeout < 15000
+                                                         ? e->c.timeout : 15000));
+    curl_easy_setopt(c, CURLOPT_VERBOSE, 1L);   /* replies reach on_debug, not stderr */
+    curl_easy_setopt(c, CURLOPT_DEBUGFUNCTION, on_debug);
+    curl_easy_setopt(c, CURLOPT_DEBUGDATA, e);
+    return SF_OK;
+}
+
+static void reset_capture(struct email *e)
+{
+    e->cmd = CMD_NONE;
+    e->code = 0;
+    e->reply[0] = '\0';
+    e->curl_err[0] = '\0';
+    sf_buf_reset(&e->refused);
+}
+
+/* The verdict of one transaction (RFC 5321 §4.2: 4yz transient, 5yz permanent). */
+static enum sf_verdict judge(struct email *e, CURLcode rc, char *answer, size_t len)
+{
+    const char *why = e->curl_err[0] ? e->curl_err : curl_easy_strerror(rc);
+
+    if (rc == CURLE_OK) {
+        snprintf(answer, len, "%s", e->reply);
+        if (e->refused.len)
+            sf_warn(NULL, e->o->name, "recipients refused (the others got it): %s",
+                    e->refused.data);
+        return SF_V_DELIVERED;
+    }
+    if (rc == CURLE_USE_SSL_FAILED) {
+        snprintf(answer, len, "%s: the server does not offer STARTTLS (smtp:// requires it; "
+                 "smtps:// is implicit TLS)", e->c.url);
+        return SF_V_FATAL;
+    }
+    if (rc == CURLE_LOGIN_DENIED || (e->cmd == CMD_AUTH && e->code >= 500)) {
+        snprintf(answer, len, "%s: authentication refused: %s", e->c.url, e->reply);
+        return SF_V_FATAL;
+    }
+    if (e->code >= 500 && (e->cmd == CMD_RCPT || e->cmd == CMD_DATA || e->cmd == CMD_BODY)) {
+        snprintf(answer, len, "%s", e->refused.len ? e->refused.data : e->reply);
+        return SF_V_REJECTED;
+    }
+    if (e->code >= 500) {
+        snprintf(answer, len, "%s: %s refused: %s", e->c.url,
+                 e->cmd == CMD_MAIL ? "the sender" : "the session", e->reply);
+        return SF_V_FATAL;
+    }
+    if (e->code >= 400)
+        snprintf(answer, len, "%s: %s", e->c.url, e->refused.len ? e->refused.data : e->reply);
+    else
+        snprintf(answer, len, "%s: %s", e->c.url, why);
+    return SF_V_RETRY;
+}
+
+static enum sf_verdict transmit(struct email *e, char *answer, size_t len)
+{
+    if (!e->curl && setup_curl(e) != SF_OK) {
+        snprintf(answer, len, "cannot set up the SMTP client");
+        return SF_V_RETRY;
+    }
+    reset_capture(e);
+    e->pos = 0;
+    curl_easy_setopt(e->curl, CURLOPT_INFILESIZE_LARGE, (curl_off_t)e->msg.len);
+    return judge(e, curl_easy_perform(e->curl), answer, len);
+}
+
+static int random_hex(char *out, size_t bytes)
+{
+    unsigned char r[32];
+
+    if (bytes > sizeof(r) || getrandom(r, bytes, 0) != (ssize_t)bytes)
+        return -1;
+    for (size_t i = 0; i < bytes; i++)
+        sprintf(out + 2 * i, "%02x", r[i]);
+    return 0;
+}
+
+/* Message-ID and MIME boundary of a new message. */
+static int new_ids(struct email *e, char *msgid, size_t idlen, char *boundary, size_t blen)
+{
+    char a[33], b[33];
+
+    if (random_hex(a, 16) || random_hex(b, 12))
+        return -1;
+    snprintf(msgid, idlen, "%s.siemfwd@%s", a, e->domain);
+    snprintf(boundary, blen, "=_siemfwd_%s", b);
+    return 0;
+}
+
+static int64_t now_ms(struct email *e)
+{
+    return e->n.clock();
+}
+
+static enum sf_verdict email_alert(void *tctx, const struct sf_notify_alert *a, char *answer,
+                                   size_t len)
+{
+    struct email *e = tctx;
+    char msgid[128], boundary[64];
+
+    sf_buf_reset(&e->msg);
+    if (new_ids(e, msgid, sizeof(msgid), boundary, sizeof(boundary)) ||
+        sf_email_alert(&e->eo, a, now_ms(e), msgid, boundary, &e->msg) != SF_OK) {
+        snprintf(answer, len, "cannot build the message");
+        return SF_V_RETRY;
+    }
+    return transmit(e, answer, len);
+}
+
+static enum sf_verdict email_digest(void *tctx, const struct sf_notify_digest *d,
+                                    char *answer, size_t len)
+{
+    struct email *e = tctx;
+    char msgid[128], boundary[64];
+
+    sf_buf_reset(&e->msg);
+    if (new_ids(e, msgid, sizeof(msgid), boundary, sizeof(boundary)) ||
+        sf_email_digest(&e->eo, d, now_ms(e), msgid, boundary, &e->msg) != SF_OK) {
+        snprintf(answer, len, "cannot build the digest");
+        return SF_V_RETRY;
+    }
+    return transmit(e, answer, len);
+}
+
+static const struct sf_notify_ops email_ops = { email_alert, email_digest };
+
+/* Connect, EHLO, STARTTLS and AUTH without sending (CONNECT_ONLY). */
+static sf_err email_start(struct sf_output *o, char *errbuf, size_t errlen)
+{
+    struct email *e = o->ctx;
+    CURL *probe;
+    CURLcode rc;
+    char answer[512];
+
+    if (!e->curl && setup_curl(e) != SF_OK) {
+        sf_errf(errbuf, errlen, "cannot set up the SMTP client");
+        return SF_ERR_NOMEM;
+    }
+    if (!(probe = curl_easy_duphandle(e->curl)))
+        return SF_ERR_NOMEM;
+    reset_capture(e);
+    curl_easy_setopt(probe, CURLOPT_CONNECT_ONLY, 1L);
+    curl_easy_setopt(probe, CURLOPT_ERRORBUFFER, e->curl_err);
+    rc = curl_easy_perform(probe);
+    curl_easy_cleanup(probe);
+    if (rc != CURLE_OK) {
+        judge(e, rc, answer, sizeof(answer));
+        sf_errf(errbuf, errlen, "%s", answer);
+        return rc == CURLE_USE_SSL_FAILED || rc == CURLE_LOGIN_DENIED ? SF_ERR_CONFIG
+                                                                        : SF_ERR_NETWORK;
+    }
+    return sf_notify_start(&e->n, errbuf, errlen);
+}
+
+static sf_err email_send(struct sf_output *o, const struct sf_msg *msgs, size_t n)
+{
+    struct email *e = o->ctx;
+
+    sf_notify_send(&e->n, msgs, n);
+    return SF_OK;
+}
+
+static void email_poll(struct sf_output *o, int timeout_ms)
+{
+    struct email *e = o->ctx;
+
+    sf_notify_service(&e->n, 0);
+}
+
+static size_t email_flush(struct sf_output *o, int timeout_ms)
+{
+    struct email *e = o->ctx;
+
+    sf_notify_service(&e->n, 0);
+    return 0; /* send() reports every verdict before it returns */
+}
+
+static void email_destroy(struct sf_output *o)
+{
+    struct email *e = o->ctx;
+
+    if (!e)
+        return;
+    sf_notify_fini(&e->n);   /* may still send digests: before the handle goes */
+    if (e->curl)
+        curl_easy_cleanup(e->curl);
+    curl_slist_free_all(e->rcpt);
+    free(e->mail_from);
+    sf_buf_free(&e->msg);
+    sf_buf_free(&e->refused);
+    if (e->c.password)
+        explicit_bzero(e->c.password, strlen(e->c.password));
+    sf_conf_release(email_table, &e->c);
+    free(e);
+    o->ctx = NULL;
+}
+
+const struct sf_output_type sf_output_email = {
+    .name = "email",
+    .init = email_init,
+    .start = email_start,
+    .send = email_send,
+    .poll = email_poll,
+    .flush = email_flush,
+    .destroy = email_destroy,
+};
