@@ -209,6 +209,8 @@ static void reschedule(struct sf_pipeline *p, struct sf_tenant_rt *t, sf_err err
     int64_t now = sf_now_ms(), poll = p->cfg->poll_interval_ms;
 
     t->runs++;
+    if (!err && st->msg[0]) /* a warning the fetch stage could work around */
+        sf_warn(name, NULL, "%s", st->msg);
     if (!err) {
         if (t->auth_failed)
             sf_info(name, NULL, "access restored");
