@@ -21,6 +21,9 @@ static const char usage_text[] =
     "  state  -c FILE                 per tenant and output: cursor, lag, last error\n"
     "  consent-url --client-id ID [--tenant T] [--redirect-uri URI]\n"
     "                                 the admin-consent link a customer opens to onboard\n"
+    "  notify-test -c FILE --output NAME [--tenant NAME] [--alert FILE]\n"
+    "                                 send one test message through an email or\n"
+    "                                 webhook output; prints the server's answer\n"
     "  --version                      print the version\n"
     "  --help                         this text; `siemfwd COMMAND --help` for details\n"
     "\n"
@@ -50,6 +53,7 @@ int main(int argc, char **argv)
         { "render", sf_cmd_render },
         { "state", sf_cmd_state },
         { "consent-url", sf_cmd_consent_url },
+        { "notify-test", sf_cmd_notify_test },
     };
     for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
         if (strcmp(cmd, cmds[i].name) == 0)
