@@ -343,6 +343,14 @@ out:
     return err;
 }
 
+sf_err sf_auth_parse_response(const struct sf_fetch_tenant *t, const struct sf_http_resp *rs,
+                              char **token, int64_t *lifetime_ms, struct sf_fetch_status *st)
+{
+    if (rs->status == 200)
+        return token_parse(t, rs, token, lifetime_ms, st);
+    return token_refused(t, rs, st);
+}
+
 static sf_err token_request(struct sf_api_client *c, const struct sf_fetch_tenant *t,
                             const char *audience, int v1, char **token,
                             int64_t *lifetime_ms, struct sf_fetch_status *st)
@@ -368,10 +376,7 @@ static sf_err token_request(struct sf_api_client *c, const struct sf_fetch_tenan
     err = sf_fetch_send(c, &rq, t, st);
     if (err)
         goto out;
-    if (c->resp.status == 200)
-        err = token_parse(t, &c->resp, token, lifetime_ms, st);
-    else
-        err = token_refused(t, &c->resp, st);
+    err = sf_auth_parse_response(t, &c->resp, token, lifetime_ms, st);
 out:
     if (c->resp.body.data)
         explicit_bzero(c->resp.body.data, c->resp.body.len);

@@ -118,6 +118,11 @@ sf_err sf_auth_get(struct sf_api_client *c, const struct sf_fetch_tenant *t,
 void sf_auth_invalidate(struct sf_token_cache *tc, const struct sf_fetch_tenant *t,
                         const char *audience, const char *token);
 void sf_auth_token_free(char *token);
+/* The token endpoint's answer: 200 -> *token (caller frees with
+ * sf_auth_token_free) and its lifetime; anything else -> the error class
+ * with Entra's code and first sentence in st->msg. Untrusted input. */
+sf_err sf_auth_parse_response(const struct sf_fetch_tenant *t, const struct sf_http_resp *rs,
+                              char **token, int64_t *lifetime_ms, struct sf_fetch_status *st);
 /* First sentence of an Entra / API error description into buf, with any
  * occurrence of secret replaced by "***". */
 void sf_auth_error_sentence(const char *desc, const char *secret, char *buf, size_t n);
