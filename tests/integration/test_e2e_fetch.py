@@ -120,39 +120,41 @@ def s1_exactly_once_restart(c):
 # ------------------------------------------------------------------ 2
 def s2_boundary_tie(c):
     """Alerts sharing one lastUpdate across a page boundary: Graph nextLink paging,
-    Graph time-boundary paging after a deep-paging failure, MDE window split."""
-    emu = c.emulator(config={'tenants': [{'name': n, 'alerts': 0} for n in
-                                         ('tenant1', 'tenant2', 'tenant3', 'tenant4')]})
+    Graph time-boundary paging after a deep-paging failure (a tie smaller and one
+    larger than a page), MDE window split and a tie filling a whole MDE page."""
+    # tenant: (source, page_size, alerts 1 ms apart before the tie, alerts in the tie,
+    #          deep nextLink paging fails after the first page)
+    plan = {'tenant1': ('graph', 4, 3, 6, False), 'tenant2': ('mde', 4, 2, 3, False),
+            'tenant3': ('graph', 4, 2, 3, True), 'tenant4': ('mde', 5, 1, 5, False),
+            'tenant5': ('graph', 3, 1, 7, True)}
+    emu = c.emulator(config={'tenants': [{'name': n, 'alerts': 0} for n in sorted(plan)]})
+    emu.generate('tenant4', 6)      # ordinary alerts before this tie
     ties = {}
-    ties['tenant1'] = emu.control('tenant1', fault='boundary_tie', before=3, tie=6, ago_s=8)
-    ties['tenant2'] = emu.control('tenant2', fault='boundary_tie', before=2, tie=3, ago_s=8)
-    ties['tenant3'] = emu.control('tenant3', fault='boundary_tie', before=2, tie=3, ago_s=8)
-    emu.control('tenant3', fault='deep_paging', api='graph', after_pages=1, mode='error')
-    emu.generate('tenant4', 6)
-    ties['tenant4'] = emu.control('tenant4', fault='boundary_tie', before=1, tie=5, ago_s=4)
-    for n, t in sorted(ties.items()):
-        log('  %s: %d boundary-tie alerts, the tie at %s' % (n, len(t['ids']),
-                                                            t['tie_lastUpdateDateTime']))
-    tenants = [L.tenant_entry(emu, 'tenant1', page_size=4),
-               L.tenant_entry(emu, 'tenant2', 'mde', page_size=4),
-               L.tenant_entry(emu, 'tenant3', page_size=4),
-               L.tenant_entry(emu, 'tenant4', 'mde', page_size=5)]
+    for n, (src, page, before, tie, deep) in sorted(plan.items()):
+        ties[n] = emu.control(n, fault='boundary_tie', before=before, tie=tie, ago_s=5)
+        if deep:
+            emu.control(n, fault='deep_paging', api='graph', after_pages=1, mode='error')
+        log('  %s (%s, page %d): %d alerts at %s, %s' % (
+            n, src, page, tie, ties[n]['tie_lastUpdateDateTime'],
+            'window split' if src == 'mde' else
+            'time-boundary paging (nextLink fails)' if deep else 'nextLink paging'))
+    tenants = [L.tenant_entry(emu, n, p[0], page_size=p[1]) for n, p in sorted(plan.items())]
     cfg = L.write_config(c.dir, emu, c.certs, tenants, [L.json_output(c.dir, 'json')])
-    exp = L.Expected(emu, {'tenant1': 'graph', 'tenant2': 'mde', 'tenant3': 'graph',
-                           'tenant4': 'mde'})
+    exp = L.Expected(emu, {n: p[0] for n, p in plan.items()})
     time.sleep(1.2)
     exp.snapshot()
     res = L.run_once(cfg)
-    st = emu.stats('tenant3')
-    log('  tenant3 deep-paging failures served: %s' % st['faults_served'].get('deep_paging'))
-    check(st['faults_served'].get('deep_paging', 0) >= 1,
-          'tenant3: the deep-paging fault was never hit (test set-up)')
+    for n in (n for n, p in plan.items() if p[4]):
+        served = emu.stats(n)['faults_served'].get('deep_paging', 0)
+        log('  %s: %d deep-paging failures served' % (n, served))
+        check(served >= 1, '%s: the deep-paging fault was never hit (test set-up)' % n)
     got = L.delivered(c.out('json'))
     L.assert_exactly_once(got, exp.must, exp.known, 'json')
-    for n, t in ties.items():
-        tie_lu = t['tie_lastUpdateDateTime']
-        n_tie = sum(1 for k in got if k[0] == n and k[2] in (tie_lu, tie_lu.rstrip('0')))
-        log('  %s: %d alerts delivered at the tied instant' % (n, n_tie))
+    for n, t in sorted(ties.items()):
+        at = L.parse_time(t['tie_lastUpdateDateTime'])
+        n_tie = sum(1 for k in got if k[0] == n and L.parse_time(k[2]) == at)
+        check(n_tie == plan[n][3], '%s: %d of the %d alerts at %s delivered'
+              % (n, n_tie, plan[n][3], t['tie_lastUpdateDateTime']))
     check('skipped' not in res.err, 'a tie was reported as skipped:\n' + res.describe())
 
 
