@@ -212,10 +212,12 @@ for w in "EXIT STATUS" SIGTERM SIGINT SIGHUP /etc/siemfwd/siemfwd.yaml /var/lib/
     /usr/share/siemfwd/maps/README.md "siemfwd.yaml(5)"; do
     check "siemfwd(8) mentions $w" grep -qF "$w" "$tmp/siemfwd.8.plain"
 done
-# Every key of the config tables (config/, outputs/) in siemfwd.yaml(5).
-for key in $(sed -n 's/^ *{ "\([a-z_0-9]*\)", SF_CT_.*/\1/p' "$src"/config/*.c "$src"/outputs/*.c |
-        sort -u); do
-    check "siemfwd.yaml(5) documents $key" grep -qE "(^|[ .(])$key( |,|$)" "$tmp/siemfwd.yaml.5.plain"
+# Every key of the config tables (sf_conf_entry in config/, outputs/,
+# forwarder/) in siemfwd.yaml(5): a new key needs a line in that page.
+for key in $(sed -n 's/^ *{ "\([a-z_0-9]*\)", SF_CT_.*/\1/p' \
+        "$src"/config/*.c "$src"/outputs/*.c "$src"/forwarder/*.c | sort -u); do
+    check "siemfwd.yaml(5) documents $key (packaging/siemfwd.yaml.5)" \
+        grep -qE "(^|[ .(])$key( |,|$)" "$tmp/siemfwd.yaml.5.plain"
 done
 for w in SECRETS 'file:' '${NAME}' /usr/share/siemfwd/maps/README.md "siemfwd(8)"; do
     check "siemfwd.yaml(5) mentions $w" grep -qF "$w" "$tmp/siemfwd.yaml.5.plain"
