@@ -224,11 +224,63 @@ for w in SECRETS 'file:' '${NAME}' /usr/share/siemfwd/maps/README.md "siemfwd(8)
 done
 
 # ---- install, upgrade, remove, purge in a private overlay of / -------------------
+# The chroot half: run by /bin/sh inside the overlay, prints ok/FAIL lines.
+cat >"$tmp/lifecycle.sh" <<'EOF'
+set -u
+r=0
+export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
+t() { d=$1; shift; if "$@"; then echo "ok $d"; else echo "FAIL $d"; r=1; fi; }
+st() { stat -c '%U:%G %a' "$1" 2>/dev/null; }
+export DEBIAN_FRONTEND=noninteractive
+rm -f /var/lib/man-db/auto-update
+getent passwd siemfwd >/dev/null && { echo "FAIL a siemfwd user exists before install"; exit 1; }
+dpkg -i /sftest/siemfwd.deb >/sftest/dpkg.log 2>&1 || { cat /sftest/dpkg.log; echo "FAIL dpkg -i"; exit 1; }
+t "dpkg -i installs siemfwd" test "$(dpkg-query -W -f='${Status}' siemfwd)" = "install ok installed"
+t "system user siemfwd: home /var/lib/siemfwd, nologin" \
+    test "$(getent passwd siemfwd | cut -d: -f6,7)" = /var/lib/siemfwd:/usr/sbin/nologin
+t "system user has a system uid" test "$(id -u siemfwd)" -lt 1000
+t "group siemfwd" test "$(id -gn siemfwd)" = siemfwd
+t "/etc/siemfwd/siemfwd.yaml root:siemfwd 640" test "$(st /etc/siemfwd/siemfwd.yaml)" = "root:siemfwd 640"
+t "/etc/siemfwd root:siemfwd 750" test "$(st /etc/siemfwd)" = "root:siemfwd 750"
+t "/etc/default/siemfwd root:root 600" test "$(st /etc/default/siemfwd)" = "root:root 600"
+t "/var/lib/siemfwd siemfwd:siemfwd 700" test "$(st /var/lib/siemfwd)" = "siemfwd:siemfwd 700"
+t "not enabled on a fresh install" test ! -e /etc/systemd/system/multi-user.target.wants/siemfwd.service
+t "man siemfwd finds the page" sh -c 'man -w siemfwd | grep -q /usr/share/man/man8/siemfwd.8.gz'
+# The service user reads its config; others do not.
+cp -r /sftest/tls /sftest/certs /etc/siemfwd/ && chgrp -R siemfwd /etc/siemfwd/tls /etc/siemfwd/certs
+chmod -R g+rX,o-rwx /etc/siemfwd/tls /etc/siemfwd/certs
+chmod 755 /sftest && chmod -R a+rX /sftest/credentials
+mkdir -p /var/log/siemfwd
+t "siemfwd user: check -c /etc/siemfwd/siemfwd.yaml" runuser -u siemfwd -- env \
+    CREDENTIALS_DIRECTORY=/sftest/credentials SIEMFWD_CLIENT_ID=x SIEMFWD_CLIENT_SECRET=x \
+    SPLUNK_HEC_TOKEN=x SMTP_PASSWORD=x siemfwd check -c /etc/siemfwd/siemfwd.yaml >/dev/null
+t "nobody cannot read the config" sh -c '! runuser -u nobody -- cat /etc/siemfwd/siemfwd.yaml 2>/dev/null'
+# Upgrade (reinstall): the admin's edit of the conffile stays, modes too.
+echo "# edited by the admin" >>/etc/siemfwd/siemfwd.yaml
+systemctl enable siemfwd.service >/dev/null 2>&1
+t "systemctl enable works offline" test -L /etc/systemd/system/multi-user.target.wants/siemfwd.service
+dpkg -i /sftest/siemfwd.deb >/sftest/dpkg.log 2>&1 || { cat /sftest/dpkg.log; echo "FAIL dpkg -i (upgrade)"; exit 1; }
+t "upgrade keeps the edited conffile" grep -q "edited by the admin" /etc/siemfwd/siemfwd.yaml
+t "upgrade keeps root:siemfwd 640" test "$(st /etc/siemfwd/siemfwd.yaml)" = "root:siemfwd 640"
+echo state >/var/lib/siemfwd/siemfwd.db
+dpkg -r siemfwd >/sftest/dpkg.log 2>&1 || { cat /sftest/dpkg.log; echo "FAIL dpkg -r"; exit 1; }
+t "remove: binary gone" test ! -e /usr/bin/siemfwd
+t "remove: unit gone" test ! -e /usr/lib/systemd/system/siemfwd.service
+t "remove: disabled" test ! -e /etc/systemd/system/multi-user.target.wants/siemfwd.service
+t "remove: config kept" test -f /etc/siemfwd/siemfwd.yaml
+t "remove: state kept" test -f /var/lib/siemfwd/siemfwd.db
+dpkg -P siemfwd >/sftest/dpkg.log 2>&1 || { cat /sftest/dpkg.log; echo "FAIL dpkg -P"; exit 1; }
+t "purge: siemfwd.yaml gone" test ! -e /etc/siemfwd/siemfwd.yaml
+t "purge: /etc/default/siemfwd gone" test ! -e /etc/default/siemfwd
+t "purge: state gone" test ! -e /var/lib/siemfwd
+t "purge: only the admin's files stay in /etc/siemfwd" \
+    test "$(ls /etc/siemfwd | tr '\n' ' ')" = "certs tls "
+t "purge: dpkg forgot the package" sh -c '! dpkg-query -W siemfwd 2>/dev/null'
+exit $r
+EOF
 if [ "$(id -u)" = 0 ] && command -v unshare >/dev/null && unshare -m true 2>/dev/null; then
     mkdir "$tmp/ovl"
     export tmp deb etc creds src
-    sed -n '/^# ---- begin chroot script/,/^# ---- end chroot script/p' "$0" |
-        sed '1d;$d' | sed 's/^: //' >"$tmp/lifecycle.sh"
     unshare -m bash -c '
         set -u
         m=$tmp/ovl/merged
@@ -258,57 +310,3 @@ if [ "$fails" -ne 0 ]; then
 fi
 echo "all package checks passed"
 exit 0
-
-# ---- begin chroot script (run by /bin/sh inside the overlay; lines start ": ")
-: set -u
-: r=0
-: export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
-: t() { d=$1; shift; if "$@"; then echo "ok $d"; else echo "FAIL $d"; r=1; fi; }
-: st() { stat -c '%U:%G %a' "$1" 2>/dev/null; }
-: export DEBIAN_FRONTEND=noninteractive
-: rm -f /var/lib/man-db/auto-update
-: getent passwd siemfwd >/dev/null && { echo "FAIL a siemfwd user exists before install"; exit 1; }
-: dpkg -i /sftest/siemfwd.deb >/sftest/dpkg.log 2>&1 || { cat /sftest/dpkg.log; echo "FAIL dpkg -i"; exit 1; }
-: t "dpkg -i installs siemfwd" test "$(dpkg-query -W -f='${Status}' siemfwd)" = "install ok installed"
-: t "system user siemfwd: home /var/lib/siemfwd, nologin" \
-:     test "$(getent passwd siemfwd | cut -d: -f6,7)" = /var/lib/siemfwd:/usr/sbin/nologin
-: t "system user has a system uid" test "$(id -u siemfwd)" -lt 1000
-: t "group siemfwd" test "$(id -gn siemfwd)" = siemfwd
-: t "/etc/siemfwd/siemfwd.yaml root:siemfwd 640" test "$(st /etc/siemfwd/siemfwd.yaml)" = "root:siemfwd 640"
-: t "/etc/siemfwd root:siemfwd 750" test "$(st /etc/siemfwd)" = "root:siemfwd 750"
-: t "/etc/default/siemfwd root:root 600" test "$(st /etc/default/siemfwd)" = "root:root 600"
-: t "/var/lib/siemfwd siemfwd:siemfwd 700" test "$(st /var/lib/siemfwd)" = "siemfwd:siemfwd 700"
-: t "not enabled on a fresh install" test ! -e /etc/systemd/system/multi-user.target.wants/siemfwd.service
-: t "man siemfwd finds the page" sh -c 'man -w siemfwd | grep -q /usr/share/man/man8/siemfwd.8.gz'
-: # The service user reads its config; others do not.
-: cp -r /sftest/tls /sftest/certs /etc/siemfwd/ && chgrp -R siemfwd /etc/siemfwd/tls /etc/siemfwd/certs
-: chmod -R g+rX,o-rwx /etc/siemfwd/tls /etc/siemfwd/certs
-: chmod 755 /sftest && chmod -R a+rX /sftest/credentials
-: mkdir -p /var/log/siemfwd
-: t "siemfwd user: check -c /etc/siemfwd/siemfwd.yaml" runuser -u siemfwd -- env \
-:     CREDENTIALS_DIRECTORY=/sftest/credentials SIEMFWD_CLIENT_ID=x SIEMFWD_CLIENT_SECRET=x \
-:     SPLUNK_HEC_TOKEN=x SMTP_PASSWORD=x siemfwd check -c /etc/siemfwd/siemfwd.yaml >/dev/null
-: t "nobody cannot read the config" sh -c '! runuser -u nobody -- cat /etc/siemfwd/siemfwd.yaml 2>/dev/null'
-: # Upgrade (reinstall): the admin's edit of the conffile stays, modes too.
-: echo "# edited by the admin" >>/etc/siemfwd/siemfwd.yaml
-: systemctl enable siemfwd.service >/dev/null 2>&1
-: t "systemctl enable works offline" test -L /etc/systemd/system/multi-user.target.wants/siemfwd.service
-: dpkg -i /sftest/siemfwd.deb >/sftest/dpkg.log 2>&1 || { cat /sftest/dpkg.log; echo "FAIL dpkg -i (upgrade)"; exit 1; }
-: t "upgrade keeps the edited conffile" grep -q "edited by the admin" /etc/siemfwd/siemfwd.yaml
-: t "upgrade keeps root:siemfwd 640" test "$(st /etc/siemfwd/siemfwd.yaml)" = "root:siemfwd 640"
-: echo state >/var/lib/siemfwd/siemfwd.db
-: dpkg -r siemfwd >/sftest/dpkg.log 2>&1 || { cat /sftest/dpkg.log; echo "FAIL dpkg -r"; exit 1; }
-: t "remove: binary gone" test ! -e /usr/bin/siemfwd
-: t "remove: unit gone" test ! -e /usr/lib/systemd/system/siemfwd.service
-: t "remove: disabled" test ! -e /etc/systemd/system/multi-user.target.wants/siemfwd.service
-: t "remove: config kept" test -f /etc/siemfwd/siemfwd.yaml
-: t "remove: state kept" test -f /var/lib/siemfwd/siemfwd.db
-: dpkg -P siemfwd >/sftest/dpkg.log 2>&1 || { cat /sftest/dpkg.log; echo "FAIL dpkg -P"; exit 1; }
-: t "purge: siemfwd.yaml gone" test ! -e /etc/siemfwd/siemfwd.yaml
-: t "purge: /etc/default/siemfwd gone" test ! -e /etc/default/siemfwd
-: t "purge: state gone" test ! -e /var/lib/siemfwd
-: t "purge: only the admin's files stay in /etc/siemfwd" \
-:     test "$(ls /etc/siemfwd | tr '\n' ' ')" = "certs tls "
-: t "purge: dpkg forgot the package" sh -c '! dpkg-query -W siemfwd 2>/dev/null'
-: exit $r
-# ---- end chroot script
