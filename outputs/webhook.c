@@ -92,7 +92,9 @@ static const char *lookup(const struct sf_notify_alert *a, const char *name, cha
         return a->tenant_id ? a->tenant_id : "";
     if (strcmp(name, "record") == 0)
         return a->record_text ? a->record_text : "";
-    if (strncmp(name, "alert.", 6) != 0 || !name[6])
+    if (strncmp(name, "alert.", 6) != 0 || !name[6]
+        || strspn(name + 6, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_@")
+           != strlen(name + 6))
         return NULL;
     name += 6;
     for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++)
