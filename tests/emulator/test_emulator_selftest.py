@@ -10,7 +10,7 @@ and the /_emu endpoints. Exits 1 on any failure. Runs in well under 30 s.
   /usr/bin/python3 tests/emulator/test_emulator_selftest.py [--keep] [--scale]
 
 --scale additionally runs 1,000 tenants x 10 alerts with 20 ms latency under
-parallel load (about a minute; not part of the default run).
+parallel load (about 10 s more; not part of the default run).
 """
 
 import base64
@@ -485,6 +485,16 @@ def test_http_faults(emu):
                          {'Accept-Encoding': 'gzip'}, raw=True)
     check(s1 == 200 and h1.get('content-encoding') == 'gzip' and json.loads(b1)['value'],
           'gzip when asked')
+    emu.control(tenant='tenant1', fault='drop', count=1, api='graph')
+    c = http.client.HTTPSConnection('127.0.0.1', emu.port, context=emu.ctx, timeout=10)
+    try:
+        c.request('GET', path, headers={'Authorization': 'Bearer ' + tok})
+        c.getresponse().read()
+        ok = False
+    except (http.client.HTTPException, ConnectionError):
+        ok = True
+    c.close()
+    check(ok, 'drop: connection closed without a response')
     emu.control(tenant='tenant1', set={'latency_ms': 150})
     t0 = time.time()
     emu.get(path, tok)
@@ -629,10 +639,20 @@ def test_generate_update(emu):
 
 def test_rate(certdir):
     emu = Emu(certdir, ['--tenants', '1', '--alerts-per-tenant', '2', '--rate', '120',
-                        '--update-rate', '60'])
+                        '--update-rate', '60', '--enforce-limits'])
     try:
-        time.sleep(2.3)
-        _, _, exp = emu.get('/_emu/alerts?tenant=tenant1&source=graph')
+        tok = emu.token('tenant1', resource=MDE_RES)
+        codes = [emu.get('/api/alerts?$top=1', tok)[0] for _ in range(100)]
+        st, h, b = emu.get('/api/alerts?$top=1', tok)
+        check(codes.count(200) == 100 and st == 429 and int(h.get('retry-after', 0)) > 0,
+              '--enforce-limits: 101st MDE call in a minute -> 429 (%s)' % st)
+        deadline = time.time() + 8
+        while True:
+            time.sleep(0.5)
+            _, _, exp = emu.get('/_emu/alerts?tenant=tenant1&source=graph')
+            if (exp['count'] >= 5 and any(a['status'] != 'new' for a in exp['alerts'])) \
+                    or time.time() > deadline:
+                break
         check(exp['count'] >= 5, 'background generation at --rate (%d alerts)' % exp['count'])
         check(any(a['status'] != 'new' for a in exp['alerts']), 'background updates')
     finally:
