@@ -22,7 +22,8 @@ static const char usage[] =
     "  server's answer; --alert sends that alert (a JSON object, or the first of\n"
     "  an API page) instead of the built-in test alert, as if from --tenant\n";
 
-/* The tenant shown in the message: --tenant, else the first that feeds output. */
+/* The tenant shown in the message: --tenant, else the first that feeds
+ * output, else the first configured. */
 static const struct sf_tenant_conf *pick_tenant(const struct sf_config *cfg, const char *name,
                                                 const char *output)
 {
@@ -36,7 +37,7 @@ static const struct sf_tenant_conf *pick_tenant(const struct sf_config *cfg, con
             if (strcmp(t->outputs.v[k], output) == 0)
                 return t;
     }
-    return NULL;
+    return cfg->n_tenants ? &cfg->tenants[0] : NULL;
 }
 
 static json_object *load_alert(const char *path)

@@ -51,8 +51,11 @@ struct email {
     /* what the server said in this transaction (debug callback) */
     enum smtp_cmd cmd;
     char rcpt_addr[320];
-    char reply[400];
+    char reply[400];           /* the last reply */
     int code;
+    enum smtp_cmd fail_cmd;    /* the first 4xx/5xx reply and its command: */
+    char fail_reply[400];      /* curl may say RSET or QUIT after it */
+    int fail_code;
     struct sf_buf refused;     /* "addr: reply; " for each refused recipient */
     char curl_err[CURL_ERROR_SIZE];
 };
@@ -197,6 +200,11 @@ static void capture_reply(struct email *e, const char *p, size_t n)
         e->reply[i] = (unsigned char)p[i] < 0x20 ? ' ' : p[i];
     e->reply[n] = '\0';
     e->code = n >= 3 ? atoi(e->reply) : 0;
+    if (e->code >= 400 && !e->fail_code && (n < 4 || e->reply[3] != '-')) {
+        e->fail_code = e->code;
+        e->fail_cmd = e->cmd;
+        memcpy(e->fail_reply, e->reply, sizeof(e->reply));
+    }
     if (e->cmd == CMD_DATA && e->code == 354)
         e->cmd = CMD_BODY;   /* the next reply is about the message itself */
     else if (e->cmd == CMD_RCPT && e->code >= 400 && (n < 4 || e->reply[3] != '-'))
@@ -302,9 +310,9 @@ static sf_err setup_curl(struct email *e)
 
 static void reset_capture(struct email *e)
 {
-    e->cmd = CMD_NONE;
-    e->code = 0;
-    e->reply[0] = '\0';
+    e->cmd = e->fail_cmd = CMD_NONE;
+    e->code = e->fail_code = 0;
+    e->reply[0] = e->fail_reply[0] = '\0';
     e->curl_err[0] = '\0';
     sf_buf_reset(&e->refused);
 }
@@ -325,6 +333,11 @@ static enum sf_verdict judge(struct email *e, CURLcode rc, char *answer, size_t 
         snprintf(answer, len, "%s: the server does not offer STARTTLS (smtp:// requires it; "
                  "smtps:// is implicit TLS)", e->c.url);
         return SF_V_FATAL;
+    }
+    if (e->fail_code) {   /* judge by the first refusal, not by a later RSET/QUIT */
+        e->code = e->fail_code;
+        e->cmd = e->fail_cmd;
+        memcpy(e->reply, e->fail_reply, sizeof(e->reply));
     }
     if (rc == CURLE_LOGIN_DENIED || (e->cmd == CMD_AUTH && e->code >= 500)) {
         snprintf(answer, len, "%s: authentication refused: %s", e->c.url, e->reply);

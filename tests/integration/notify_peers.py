@@ -8,6 +8,7 @@ import email
 import email.policy
 import http.server
 import json
+import logging
 import socket
 import ssl
 import threading
@@ -16,6 +17,8 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 
 USER, PASSWORD = 'siemfwd', 'smtp-s3cret+/='
+
+logging.getLogger('mail.log').setLevel(logging.ERROR)   # aiosmtpd's own chatter
 
 
 def free_port():
