@@ -12,7 +12,7 @@ PKGS=(
   libcmocka-dev liblognorm-utils rsyslog rsyslog-openssl
   python3 python3-cryptography python3-aiosmtpd openssl ca-certificates procps iproute2 curl groff-base time
   # packaging checks
-  dpkg-dev systemd
+  dpkg-dev systemd adduser binutils
 )
 
 missing=()
