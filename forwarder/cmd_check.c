@@ -11,6 +11,7 @@
 #include "sf_fetch.h"
 #include "sf_format.h"
 #include "sf_output.h"
+#include "sf_rules.h"
 
 struct sf_config *sf_cli_load_config(const char *path, int *rc);
 
@@ -50,7 +51,10 @@ static int check_outputs(const struct sf_config *cfg)
         o.name = oc->name;
         o.state_dir = cfg->state_dir;
         sf_buf_init(&errs, 0);
-        if (o.type->init(&o, oc->node, oc->path, &errs) != SF_OK) {
+        struct sf_rules *rules = NULL;
+        sf_err rerr = sf_rules_compile(oc->rules, oc->path, &rules, &errs);
+        sf_rules_free(rules);
+        if (o.type->init(&o, oc->node, oc->path, &errs) != SF_OK || rerr) {
             fprintf(stderr, "%s", errs.data ? errs.data : "");
             if (!errs.len)
                 fprintf(stderr, "%s:%d: %s: invalid\n", cfg->file, oc->line, oc->path);

@@ -11,6 +11,7 @@
 #include "sf_log.h"
 #include "sf_pipeline.h"
 #include "sf_quarantine.h"
+#include "sf_rules.h"
 
 struct out_cycle {
     struct sf_outrun *r;
@@ -167,6 +168,9 @@ static sf_err on_page(void *opaque, json_object *alerts)
         for (size_t k = 0; k < c->noc && !err; k++) {
             struct out_cycle *o = &c->oc[k];
             if (!o->active || o->failed || lu < o->w - c->overlap)
+                continue;
+            /* rules: an alert no rule selects is not for this output */
+            if (o->r->rules && sf_rules_match(o->r->rules, alert, c->t->tc->name) < 0)
                 continue;
             if (sf_state_seen(c->w->p->state, c->t->tc->name, o->r->out.name, id, lu))
                 continue;

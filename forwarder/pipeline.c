@@ -8,6 +8,7 @@
 
 #include "sf_log.h"
 #include "sf_pipeline.h"
+#include "sf_rules.h"
 
 #define ONCE_MAX_ATTEMPTS 3
 
@@ -51,6 +52,8 @@ static sf_err setup_outputs(struct sf_pipeline *p, char *errbuf, size_t errlen)
         r->state_dir = cfg->state_dir;
         r->flush_timeout_ms = (int)cfg->shutdown_timeout_ms;
         err = r->out.type->init(&r->out, oc->node, oc->path, &errs);
+        if (!err)
+            err = sf_rules_compile(oc->rules, oc->path, &r->rules, &errs);
         if (err) {
             sf_errf(errbuf, errlen, "%s", errs.data ? errs.data : sf_strerror(err));
             break;
@@ -62,7 +65,7 @@ static sf_err setup_outputs(struct sf_pipeline *p, char *errbuf, size_t errlen)
     return err;
 }
 
-/* The worker's own format instance for output i (NULL if it has none). */
+/* The worker's own format instance for output i. */
 static sf_err output_format(struct sf_pipeline *p, size_t i, struct sf_format **out,
                             char *errbuf, size_t errlen)
 {
@@ -71,8 +74,7 @@ static sf_err output_format(struct sf_pipeline *p, size_t i, struct sf_format **
     const char *map = NULL;
 
     *out = NULL;
-    if (!oc->format)
-        return SF_OK;
+    /* no format (email, webhook): they read the alert, so they get JSON */
     if (oc->fmt) {
         if (sf_format_type_parse(oc->fmt->type_name, &type) != 0)
             return SF_ERR_CONFIG;
@@ -359,8 +361,10 @@ void sf_pipeline_free(struct sf_pipeline *p)
     if (!p->nouts_stopped)
         for (size_t i = 0; i < p->nouts; i++)
             sf_outrun_stop(&p->outs[i], 1000);
-    for (size_t i = 0; i < p->nouts; i++)
+    for (size_t i = 0; i < p->nouts; i++) {
         free(p->outs[i].out.name);
+        sf_rules_free(p->outs[i].rules);
+    }
     free(p->outs);
     for (size_t i = 0; i < p->ntenants; i++)
         free(p->tenants[i].outs);

@@ -28,6 +28,7 @@ struct sf_outrun_stats {         /* atomics: read by the metrics thread */
 struct sf_outrun {
     struct sf_output out;       /* the instance; out.ctx owned by its type */
     const char *state_dir;      /* borrowed: quarantine files */
+    struct sf_rules *rules;     /* owned: which alerts go to this output; NULL = all */
     int flush_timeout_ms;
     pthread_t thread;
     pthread_mutex_t mu;
