@@ -223,15 +223,15 @@ static int digest_key(struct sf_notify *n, const char *key, const char *text, lo
     answer[0] = '\0';
     v = n->ops->digest(n->tctx, &d, answer, sizeof(answer));
     if (v == SF_V_DELIVERED) {
-        sf_info(NULL, n->o->name, "digest of %zu alerts held by flood control sent (%s): %s",
-                cnt, text, answer);
+        sf_info(NULL, n->o->name, "digest of %zu alert%s held by flood control sent (%s): %s",
+                cnt, cnt == 1 ? "" : "s", text, answer);
         if (sf_nstore_drop_held(n->store, key, last) != SF_OK)
             sf_error(NULL, n->o->name, "cannot clear the digested alerts in notify.db");
         if (rule >= 0)
             sf_flood_digested(n->flood, (size_t)rule, cnt);
     } else {
-        sf_warn(NULL, n->o->name, "digest of %zu held alerts not sent (%s): %s; kept for the "
-                "next try", cnt, sf_verdict_name(v), answer);
+        sf_warn(NULL, n->o->name, "digest of %zu held alert%s not sent (%s): %s; kept for "
+                "the next try", cnt, cnt == 1 ? "" : "s", sf_verdict_name(v), answer);
     }
     sf_nstore_items_free(items, cnt);
     return v == SF_V_DELIVERED ? 0 : -1;
