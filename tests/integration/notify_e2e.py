@@ -444,6 +444,19 @@ def notify_tests(cfg, peers):
           'notify-test subjects %s' % subjects)
     link = field(text_body(st.messages()[-1]), 'Portal link')
     check(link and link.endswith('tid=' + FABRIKAM), 'notify-test link %r' % link)
+    alert = os.path.join(os.path.dirname(cfg), 'alert.json')
+    with open(alert, 'w', encoding='utf-8') as f:
+        json.dump({'value': [{'id': 'da-file-1', 'title': HOSTILE, 'severity': 'High',
+                              'status': 'New', 'computerDnsName': 'srv-7.fabrikam.example'}]}, f)
+    r = siemfwd('notify-test', '-c', cfg, '--output', 'oncall', '--tenant', 'fabrikam',
+                '--alert', alert)
+    m = st.messages()[-1]
+    check(r.returncode == 0 and str(m['msg']['Subject']) == '[fabrikam] High: ' + HOSTILE_FLAT
+          and header_names(m['raw']) == HEADER_NAMES
+          and field(text_body(m), 'Devices') == 'srv-7.fabrikam.example'
+          and field(text_body(m), 'Portal link') == 'https://security.microsoft.com/alerts/'
+          'da-file-1?tid=' + FABRIKAM, 'notify-test --alert: %s %s %r' % (
+              r.stdout, r.stderr, str(m['msg']['Subject'])))
     r = siemfwd('notify-test', '-c', cfg, '--output', 'hook-raw')
     check(r.returncode == 0 and r.stdout.startswith('hook-raw (webhook): delivered: HTTP 202'),
           'notify-test hook-raw: %s %s' % (r.stdout, r.stderr))
