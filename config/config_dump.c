@@ -46,9 +46,11 @@ static void put_str(struct sf_buf *out, const char *s)
 
 static int secret_key(const char *key)
 {
-    static const char *const words[] = { "password", "secret", "token", "passphrase" };
+    /* "headers": webhook headers carry Authorization / API keys */
+    static const char *const words[] = { "password", "secret", "token", "passphrase",
+                                         "authorization", "headers", "api_key", "apikey" };
 
-    for (size_t i = 0; i < 4; i++)
+    for (size_t i = 0; i < sizeof(words) / sizeof(words[0]); i++)
         if (strcasestr(key, words[i]))
             return 1;
     return 0;

@@ -1,6 +1,7 @@
 /* outrun.c - the thread behind each output: batches queued jobs into one
  * send/flush round, maps verdicts back to jobs, quarantines rejected
  * records, and keeps the output's backoff. Owns nothing of the jobs. */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +14,7 @@
 #define BACKOFF_MIN_MS 1000
 #define BACKOFF_MAX_MS 60000
 #define ROUND_MAX_MSGS 20000
+#define IDLE_POLL_S 1
 
 int64_t sf_now_ms(void)
 {
@@ -175,8 +177,18 @@ static void *outrun_main(void *arg)
     struct sf_outrun *r = arg;
     pthread_mutex_lock(&r->mu);
     for (;;) {
-        while (!r->head && !r->stop)
-            pthread_cond_wait(&r->work_cv, &r->mu);
+        while (!r->head && !r->stop) {
+            /* idle: let the output do timed work (digests, ack polls) */
+            struct timespec ts;
+            clock_gettime(CLOCK_REALTIME, &ts);
+            ts.tv_sec += IDLE_POLL_S;
+            if (pthread_cond_timedwait(&r->work_cv, &r->mu, &ts) == ETIMEDOUT &&
+                r->started && !r->fatal && !r->head && !r->stop) {
+                pthread_mutex_unlock(&r->mu);
+                r->out.type->poll(&r->out, 0);
+                pthread_mutex_lock(&r->mu);
+            }
+        }
         if (!r->head && r->stop)
             break;
         /* take queued jobs up to the round limit */
