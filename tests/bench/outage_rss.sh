@@ -134,7 +134,8 @@ def main():
             ' the output\'s backoff, capped at 60 s); VmHWM at the end %d KiB; siemfwd exit'
             ' %s after SIGTERM' % (catchup, first, hwm_all, rc))
         log('RESULT alerts=%d file_complete_s=%.1f peak_rss_kib_while_down=%d '
-            'max_vmrss_kib_outage_only=%d syslog_catchup_s=%.1f syslog_first_record_s=%.1f peak_rss_kib_total=%d asan=%s'
+            'max_vmrss_kib_outage_only=%d syslog_catchup_s=%.1f syslog_first_record_s=%.1f '
+            'peak_rss_kib_total=%d asan=%s'
             % (need, took, hwm_out, max(rss_out), catchup, first, hwm_all,
                'yes' if asan else 'no'))
     finally:
