@@ -7,7 +7,7 @@ PKGS=(
   # build
   gcc make cmake pkg-config clang libclang-rt-14-dev
   libcurl4-openssl-dev libjson-c-dev librdkafka-dev libyaml-dev libssl-dev
-  libsqlite3-dev zlib1g-dev
+  libsqlite3-dev zlib1g-dev libjemalloc-dev
   # tests
   libcmocka-dev liblognorm-utils rsyslog rsyslog-openssl
   python3 python3-cryptography python3-aiosmtpd openssl ca-certificates procps iproute2 curl groff-base time
