@@ -395,6 +395,21 @@ sf_err sf_fetch_probe(struct sf_api_client *c, const struct sf_fetch_tenant *t,
     return err;
 }
 
+int sf_fetch_alert_key(json_object *alert, const char *id_key, const char *time_key,
+                       const char **id, int64_t *ms)
+{
+    json_object *vid, *vt;
+
+    if (!json_object_object_get_ex(alert, id_key, &vid) ||
+        !json_object_is_type(vid, json_type_string) || json_object_get_string_len(vid) == 0 ||
+        !json_object_object_get_ex(alert, time_key, &vt) ||
+        !json_object_is_type(vt, json_type_string) ||
+        sf_fetch_parse_time(json_object_get_string(vt), ms) != 0)
+        return -1;
+    *id = json_object_get_string(vid);
+    return 0;
+}
+
 int sf_alert_key(enum sf_source src, json_object *alert, const char **id,
                  int64_t *last_update_ms)
 {

@@ -91,6 +91,10 @@ const char *sf_fetch_url_path(const char *url, char *buf, size_t n);
  * Z / offset / none = UTC) to epoch ms, floored; 0 or -1. Formatting writes
  * the 'o'-style literal "2021-01-26T20:33:59.7220000Z" (28 chars + NUL). */
 int sf_fetch_parse_time(const char *s, int64_t *ms);
+/* Dedup key from two string members: a non-empty id (borrowed) and an
+ * ISO-8601 last-update time. -1 when either is missing or malformed. */
+int sf_fetch_alert_key(json_object *alert, const char *id_key, const char *time_key,
+                       const char **id, int64_t *ms);
 int sf_fetch_format_time(int64_t ms, char *buf, size_t n);
 
 /* URL builders (appending to b), exposed for tests. */

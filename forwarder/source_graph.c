@@ -63,16 +63,7 @@ sf_err sf_graph_url(struct sf_buf *b, const char *api_base, int64_t from_ms,
 
 static int graph_key(json_object *alert, const char **id, int64_t *ms)
 {
-    json_object *vid, *vt;
-
-    if (!json_object_object_get_ex(alert, "id", &vid) ||
-        !json_object_is_type(vid, json_type_string) || json_object_get_string_len(vid) == 0 ||
-        !json_object_object_get_ex(alert, "lastUpdateDateTime", &vt) ||
-        !json_object_is_type(vt, json_type_string) ||
-        sf_fetch_parse_time(json_object_get_string(vt), ms) != 0)
-        return -1;
-    *id = json_object_get_string(vid);
-    return 0;
+    return sf_fetch_alert_key(alert, "id", "lastUpdateDateTime", id, ms);
 }
 
 static sf_err graph_probe_url(struct sf_fetch_ctx *fx, struct sf_buf *url)

@@ -34,20 +34,10 @@ sf_err sf_siem_url(struct sf_buf *b, const char *api_base, int64_t from_ms,
 
 static int siem_key(json_object *alert, const char **id, int64_t *ms)
 {
-    json_object *vid, *vt;
-
     /* FullId = AlertId:IocUniqueId is the detection's own id (3.1). */
-    if ((!json_object_object_get_ex(alert, "FullId", &vid) ||
-         !json_object_is_type(vid, json_type_string) || json_object_get_string_len(vid) == 0) &&
-        (!json_object_object_get_ex(alert, "AlertId", &vid) ||
-         !json_object_is_type(vid, json_type_string) || json_object_get_string_len(vid) == 0))
-        return -1;
-    if (!json_object_object_get_ex(alert, "LastProcessedTimeUtc", &vt) ||
-        !json_object_is_type(vt, json_type_string) ||
-        sf_fetch_parse_time(json_object_get_string(vt), ms) != 0)
-        return -1;
-    *id = json_object_get_string(vid);
-    return 0;
+    if (sf_fetch_alert_key(alert, "FullId", "LastProcessedTimeUtc", id, ms) == 0)
+        return 0;
+    return sf_fetch_alert_key(alert, "AlertId", "LastProcessedTimeUtc", id, ms);
 }
 
 static sf_err siem_probe_url(struct sf_fetch_ctx *fx, struct sf_buf *url)
