@@ -26,6 +26,7 @@ struct out_cycle {
     struct sf_seen *qseen;       /* unrenderable records, quarantined already */
     size_t nq, qcap;
     struct sf_outjob job;
+    int recorded;                /* this page's verdicts are in the state store */
 };
 
 struct cycle {
@@ -36,6 +37,7 @@ struct cycle {
     int64_t overlap;
     struct sf_tenant_info info;
     int all_failed;
+    int stopped;                 /* shutdown cut the window short: no commit */
 };
 
 static int grow(struct out_cycle *o)
@@ -99,6 +101,33 @@ static sf_err add_record(struct cycle *c, struct out_cycle *o, json_object *aler
     return SF_OK;
 }
 
+/* The verdicts of one output's page: acknowledged and quarantined records
+ * go to the state store in one transaction; anything else holds its cursor. */
+static void record(struct cycle *c, struct out_cycle *o)
+{
+    size_t ok = 0;
+    for (size_t i = 0; i < o->n; i++) {
+        if (o->verdicts[i] == SF_V_DELIVERED || o->verdicts[i] == SF_V_REJECTED) {
+            o->seen[ok] = o->seen[i];
+            o->seen[ok].quarantined = o->verdicts[i] == SF_V_REJECTED;
+            ok++;
+        } else {
+            o->failed = 1;
+        }
+    }
+    if (sf_state_mark(c->w->p->state, c->t->tc->name, o->r->out.name, o->seen, ok) ||
+        sf_state_mark(c->w->p->state, c->t->tc->name, o->r->out.name, o->qseen, o->nq)) {
+        o->failed = 1;
+        sf_error(c->t->tc->name, o->r->out.name, "cannot record delivery in the state store");
+    }
+    if (o->failed && o->n > ok) {
+        char why[256];
+        sf_outrun_last_error(o->r, why, sizeof(why));
+        sf_warn(c->t->tc->name, o->r->out.name,
+                "%zu of %zu records not acknowledged (%s); cursor held", o->n - ok, o->n, why);
+    }
+}
+
 /* Hand the page to every output at once, then collect verdicts. */
 static void deliver(struct cycle *c)
 {
@@ -114,32 +143,22 @@ static void deliver(struct cycle *c)
         o->job = (struct sf_outjob){ o->msgs, o->n, o->verdicts, 0, NULL };
         sf_outrun_enqueue(o->r, &o->job);
     }
-    for (size_t k = 0; k < c->noc; k++) {
-        struct out_cycle *o = &c->oc[k];
-        size_t ok = 0;
-        if (!o->active || o->failed)
-            continue;
-        if (o->n)
-            sf_outrun_wait(o->r, &o->job);
-        for (size_t i = 0; i < o->n; i++) {
-            if (o->verdicts[i] == SF_V_DELIVERED || o->verdicts[i] == SF_V_REJECTED) {
-                o->seen[ok] = o->seen[i];
-                o->seen[ok].quarantined = o->verdicts[i] == SF_V_REJECTED;
-                ok++;
-            } else {
-                o->failed = 1;
-            }
-        }
-        if (sf_state_mark(c->w->p->state, c->t->tc->name, o->r->out.name, o->seen, ok) ||
-            sf_state_mark(c->w->p->state, c->t->tc->name, o->r->out.name, o->qseen, o->nq)) {
-            o->failed = 1;
-            sf_error(c->t->tc->name, o->r->out.name, "cannot record delivery in the state store");
-        }
-        if (o->failed && o->n > ok) {
-            char why[256];
-            sf_outrun_last_error(o->r, why, sizeof(why));
-            sf_warn(c->t->tc->name, o->r->out.name,
-                    "%zu of %zu records not acknowledged (%s); cursor held", o->n - ok, o->n, why);
+    /* Record each output as soon as its own round is done, not in config
+     * order: a fast output must not wait behind a slow one (HEC acks) with
+     * acknowledged records unrecorded, which a crash would resend. */
+    size_t pending = 0;
+    for (size_t k = 0; k < c->noc; k++)
+        pending += c->oc[k].active && !c->oc[k].failed;
+    while (pending) {
+        for (size_t k = 0; k < c->noc; k++) {
+            struct out_cycle *o = &c->oc[k];
+            if (!o->active || o->failed || o->recorded)
+                continue;
+            if (o->n && !sf_outrun_wait(o->r, &o->job, pending > 1 ? 20 : -1))
+                continue;
+            record(c, o);
+            o->recorded = 1;
+            pending--;
         }
     }
 }
@@ -154,6 +173,7 @@ static sf_err on_page(void *opaque, json_object *alerts)
         sf_buf_reset(&c->oc[k].buf);
         c->oc[k].n = 0;
         c->oc[k].nq = 0;
+        c->oc[k].recorded = 0;
     }
     c->t->fetched += n;
     for (size_t i = 0; i < n && !err; i++) {
@@ -181,8 +201,10 @@ static sf_err on_page(void *opaque, json_object *alerts)
     if (err)
         return err;
     deliver(c);
-    if (c->w->p->stop)
+    if (c->w->p->stop) {
+        c->stopped = 1;
         return SF_ERR_TIMEOUT; /* shutting down: this page is committed, stop reading */
+    }
     c->all_failed = 1;
     for (size_t k = 0; k < c->noc; k++)
         if (c->oc[k].active && !c->oc[k].failed)
@@ -262,7 +284,8 @@ sf_err sf_cycle_run(struct sf_worker *w, struct sf_tenant_rt *t, struct sf_fetch
     err = sf_fetch_window(w->api, &t->ft, from, until, on_page, &c, st);
     if (c.all_failed)
         err = SF_OK; /* not a fetch problem: outputs hold their own cursors */
-    commit(&c, until, now, err, st);
+    if (!c.stopped) /* a cut window moves no cursor; its pages are recorded */
+        commit(&c, until, now, err, st);
 out:
     for (size_t k = 0; k < c.noc; k++) {
         sf_buf_free(&c.oc[k].buf);

@@ -238,12 +238,26 @@ void sf_outrun_enqueue(struct sf_outrun *r, struct sf_outjob *job)
     pthread_mutex_unlock(&r->mu);
 }
 
-void sf_outrun_wait(struct sf_outrun *r, struct sf_outjob *job)
+int sf_outrun_wait(struct sf_outrun *r, struct sf_outjob *job, int timeout_ms)
 {
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    ts.tv_sec += timeout_ms / 1000;
+    ts.tv_nsec += (long)(timeout_ms % 1000) * 1000000;
+    if (ts.tv_nsec >= 1000000000) {
+        ts.tv_sec++;
+        ts.tv_nsec -= 1000000000;
+    }
     pthread_mutex_lock(&r->mu);
-    while (!job->done)
-        pthread_cond_wait(&r->done_cv, &r->mu);
+    while (!job->done) {
+        if (timeout_ms < 0)
+            pthread_cond_wait(&r->done_cv, &r->mu);
+        else if (pthread_cond_timedwait(&r->done_cv, &r->mu, &ts) == ETIMEDOUT)
+            break;
+    }
+    int done = job->done;
     pthread_mutex_unlock(&r->mu);
+    return done;
 }
 
 int sf_outrun_is_down(struct sf_outrun *r, int64_t now_ms)

@@ -210,6 +210,8 @@ static void reschedule(struct sf_pipeline *p, struct sf_tenant_rt *t, sf_err err
     const char *name = t->tc->name;
     int64_t now = sf_now_ms(), poll = p->cfg->poll_interval_ms;
 
+    if (p->stop && err)
+        return; /* cut short by shutdown: not a failure */
     t->runs++;
     if (!err && st->msg[0]) /* a warning the fetch stage could work around */
         sf_warn(name, NULL, "%s", st->msg);

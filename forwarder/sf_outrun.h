@@ -47,9 +47,10 @@ struct sf_outrun {
 };
 
 sf_err sf_outrun_start(struct sf_outrun *r);
-/* Queue job (returns at once); then wait until it has every verdict. */
+/* Queue job (returns at once); then wait until it has every verdict:
+ * returns 1 when it has, 0 when timeout_ms passed first (< 0: no limit). */
 void sf_outrun_enqueue(struct sf_outrun *r, struct sf_outjob *job);
-void sf_outrun_wait(struct sf_outrun *r, struct sf_outjob *job);
+int sf_outrun_wait(struct sf_outrun *r, struct sf_outjob *job, int timeout_ms);
 /* 1 if the output is in backoff or stopped (submitting would only RETRY). */
 int sf_outrun_is_down(struct sf_outrun *r, int64_t now_ms);
 /* Stop the thread after it drained its queue, flush, destroy the output. */
