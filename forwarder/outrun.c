@@ -12,7 +12,7 @@
 #include "sf_quarantine.h"
 
 #define BACKOFF_MIN_MS 1000
-#define BACKOFF_MAX_MS 60000
+#define BACKOFF_MAX_MS 30000
 #define ROUND_MAX_MSGS 20000
 #define IDLE_POLL_S 1
 
