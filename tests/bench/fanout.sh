@@ -32,12 +32,16 @@ port=$(sed -n 's/^READY port=\([0-9]*\).*/\1/p' "$work/emu.out")
     printf '  - {name: t%d, tenant_id: 00000000-0000-0000-0000-%012d}\n' "$i" "$i"
   done
 } >"$work/fanout.yaml"
+emu_cpu() { awk '{print $14 + $15}' "/proc/$emu/stat"; }
+emu_before=$(emu_cpu)
 /usr/bin/time -f "%e %M %U %S" -o "$work/time" "$bin" run -c "$work/fanout.yaml" --once 2>"$work/run.log" || true
 read -r wall rss usr sys <"$work/time"
+emu_secs=$(echo "$(emu_cpu) $emu_before $(getconf CLK_TCK)" | awk '{printf "%.2f", ($1 - $2) / $3}')
 expected=$(curl -s --cacert "$work/certs/ca.crt" \
   "https://127.0.0.1:$port/_emu/alerts?tenant=*&source=graph" | /usr/bin/python3 -c \
   'import json,sys; print(json.load(sys.stdin)["count"])')
 echo "fan-out: $n tenants, max_parallel $par, 20 ms latency per call:" \
      "wall ${wall}s, siemfwd cpu ${usr}s user + ${sys}s sys, peak RSS $((rss / 1024)) MB, $(wc -l <"$work/out.cef") records delivered" \
      "(emulator holds $expected)"
+echo "the emulator (Python, one GIL) used ${emu_secs}s of CPU in that time"
 grep -c "level=error\|level=warn" "$work/run.log" | xargs echo "warnings/errors logged:"
