@@ -27,7 +27,12 @@ import e2e_lib as L  # noqa: E402
 from e2e_lib import check, log  # noqa: E402
 
 # Scenarios known to fail because of a reported siemfwd bug: name -> reason.
-EXPECTED_FAILURES = {}
+EXPECTED_FAILURES = {
+    'metrics_format': 'forwarder/metrics.c cursor_row() writes delivered_total, '
+                      'quarantined_total, cursor_lag_seconds and '
+                      'last_success_timestamp_seconds per (tenant, output) row, so the '
+                      'samples of each metric are interleaved instead of one group',
+}
 
 
 class Ctx:
@@ -328,13 +333,17 @@ def s3_reload(c):
 
 # ------------------------------------------------------------------ 3
 def s4_sigterm(c):
-    """SIGTERM: exit 0 within shutdown_timeout with a final "stopped:" line; a
-    restart (stopped by SIGINT) delivers nothing twice."""
+    """SIGTERM with a syslog output down: exit 0 within shutdown_timeout, a final
+    "stopped:" line; a restart (stopped by SIGINT) delivers nothing twice."""
     names = ['tenant1', 'tenant2']
     emu = c.emulator(['--tenants', '2', '--alerts-per-tenant', '6', '--history', '1h',
                       '--rate', '30'])
-    timeout_s = 10
-    cfg = start_config(c, emu, names, ['out-a'], shutdown_timeout='%ds' % timeout_s)
+    timeout_s = 4
+    outs = [L.json_output(c.dir, 'out-a'),
+            {'name': 'syslog-down', 'type': 'syslog', 'format': 'json',
+             'address': '127.0.0.1:%d' % free_port(), 'transport': 'tcp'}]
+    cfg = L.write_config(c.dir, emu, c.certs, [L.tenant_entry(emu, n) for n in names], outs,
+                         shutdown_timeout='%ds' % timeout_s)
     out = c.out('out-a')
     bg = c.background(cfg)
     L.wait_for(has_all(out, versions(emu, names)), 60, 'first cycle delivered')
@@ -343,10 +352,10 @@ def s4_sigterm(c):
     t0 = time.monotonic()
     bg.proc.send_signal(signal.SIGTERM)
     try:
-        rc = bg.proc.wait(timeout_s + 5)
+        rc = bg.proc.wait(timeout_s + 4)
     except Exception:
         raise L.E2EFailure('siemfwd still running %d s after SIGTERM (shutdown_timeout '
-                           '%d s):\n%s' % (timeout_s + 5, timeout_s, bg.stderr()[-3000:]))
+                           '%d s):\n%s' % (timeout_s + 4, timeout_s, bg.stderr()[-3000:]))
     took = time.monotonic() - t0
     res = stop_ok(bg, 'SIGTERM')
     check(rc == 0, 'exit %s after SIGTERM' % rc)
@@ -356,19 +365,20 @@ def s4_sigterm(c):
     log('  SIGTERM: exit 0 after %.1f s; %s' % (took, last.strip()[:150]))
 
     first = L.delivered(out)
+    emu.control('*', set={'rate_per_min': 0, 'update_per_min': 0})
     emu.generate('tenant2', 3)
-    bg2 = L.Background(c.dir, cfg)
+    rdir = os.path.join(c.dir, 'restart')
+    os.makedirs(rdir)
+    bg2 = L.Background(rdir, cfg)
     c.bgs.append(bg2)
-    L.wait_for(has_all(out, versions(emu, names) - {k for k in versions(emu, names)
-                                                     if L.parse_time(k[2]) > time.time() - 2}),
-               60, 'the restarted siemfwd to catch up')
+    L.wait_for(lambda: 'running:' in bg2.stderr(), 30, 'the restarted siemfwd to start')
+    L.wait_for(has_all(out, versions(emu, names)), 60, 'the restarted siemfwd to catch up')
     bg2.proc.send_signal(signal.SIGINT)
-    rc2 = bg2.proc.wait(timeout_s + 5)
+    rc2 = bg2.proc.wait(timeout_s + 4)
     res2 = stop_ok(bg2, 'SIGINT')
     check(rc2 == 0 and 'stopped:' in res2.err, 'SIGINT: exit %s\n%s' % (rc2, res2.err[-2000:]))
-    emu.control('*', set={'rate_per_min': 0})
     exp = L.Expected(emu, {n: 'graph' for n in names})
-    exp.snapshot(run_start=t0)
+    exp.snapshot()
     got = L.delivered(out)
     L.assert_exactly_once(got, exp.must, exp.known, 'out-a')
     log('  restart added %d records, none twice' % (sum(got.values()) - sum(first.values())))
