@@ -67,18 +67,55 @@ static void help(struct sf_buf *b, const char *name, const char *type, const cha
     sf_buf_printf(b, "# HELP %s %s\n# TYPE %s %s\n", name, text, name, type);
 }
 
+/* Per (tenant, output) values from the state store. The text format wants
+ * every sample of one metric in one group, so one pass per metric. */
+enum cursor_metric { CM_DELIVERED, CM_QUARANTINED, CM_LAG, CM_LAST_SUCCESS, CM_COUNT };
+
+static const struct {
+    const char *name, *type, *text;
+} cursor_metrics[CM_COUNT] = {
+    { "siemfwd_delivered_total", "counter", "records acknowledged per tenant and output (all time)" },
+    { "siemfwd_quarantined_total", "counter", "records refused for good, kept in state_dir/quarantine" },
+    { "siemfwd_cursor_lag_seconds", "gauge", "age of the cursor: now minus its last-update watermark" },
+    { "siemfwd_last_success_timestamp_seconds", "gauge", "when a window last completed" },
+};
+
+struct cursor_pass {
+    struct sf_buf *b;
+    enum cursor_metric which;
+    int64_t now;
+};
+
 static void cursor_row(void *opaque, const char *tenant, const char *output,
                        const struct sf_cursor *c)
 {
-    struct sf_buf *b = opaque;
-    int64_t now = sf_now_ms();
-    metric(b, "siemfwd_delivered_total", tenant, output, (double)c->delivered);
-    metric(b, "siemfwd_quarantined_total", tenant, output, (double)c->quarantined);
-    if (c->watermark_ms > 0)
-        metric(b, "siemfwd_cursor_lag_seconds", tenant, output,
-               (double)(now - c->watermark_ms) / 1000.0);
-    metric(b, "siemfwd_last_success_timestamp_seconds", tenant, output,
-           (double)c->last_success_ms / 1000.0);
+    struct cursor_pass *cp = opaque;
+    const char *name = cursor_metrics[cp->which].name;
+    switch (cp->which) {
+    case CM_DELIVERED:
+        metric(cp->b, name, tenant, output, (double)c->delivered);
+        break;
+    case CM_QUARANTINED:
+        metric(cp->b, name, tenant, output, (double)c->quarantined);
+        break;
+    case CM_LAG:
+        if (c->watermark_ms > 0)
+            metric(cp->b, name, tenant, output, (double)(cp->now - c->watermark_ms) / 1000.0);
+        break;
+    default:
+        metric(cp->b, name, tenant, output, (double)c->last_success_ms / 1000.0);
+        break;
+    }
+}
+
+static void cursor_metrics_all(struct sf_buf *b, struct sf_state *st)
+{
+    struct cursor_pass cp = { b, CM_DELIVERED, sf_now_ms() };
+    for (int k = 0; k < CM_COUNT; k++) {
+        cp.which = (enum cursor_metric)k;
+        help(b, cursor_metrics[k].name, cursor_metrics[k].type, cursor_metrics[k].text);
+        sf_state_each(st, cursor_row, &cp);
+    }
 }
 
 static void tenant_metrics(struct sf_buf *b, struct sf_pipeline *p)
@@ -128,9 +165,7 @@ static void render(struct sf_metrics *m, struct sf_buf *b)
         help(b, "siemfwd_token_renewals_total", "counter", "OAuth2 tokens fetched");
         metric(b, "siemfwd_token_renewals_total", NULL, NULL,
                (double)sf_token_cache_renewals(p->tokens));
-        help(b, "siemfwd_delivered_total", "counter",
-             "records acknowledged per tenant and output (all time)");
-        sf_state_each(p->state, cursor_row, b);
+        cursor_metrics_all(b, p->state);
     }
     pthread_mutex_unlock(&m->mu);
 }

@@ -27,12 +27,7 @@ import e2e_lib as L  # noqa: E402
 from e2e_lib import check, log  # noqa: E402
 
 # Scenarios known to fail because of a reported siemfwd bug: name -> reason.
-EXPECTED_FAILURES = {
-    'metrics_format': 'forwarder/metrics.c cursor_row() writes delivered_total, '
-                      'quarantined_total, cursor_lag_seconds and '
-                      'last_success_timestamp_seconds per (tenant, output) row, so the '
-                      'samples of each metric are interleaved instead of one group',
-}
+EXPECTED_FAILURES = {}
 
 
 class Ctx:
