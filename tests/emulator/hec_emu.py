@@ -246,6 +246,9 @@ def parse_raw(text, query):
 
 class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    # headers and body go out in separate writes: without TCP_NODELAY every
+    # keep-alive request waits ~40 ms for the client's delayed ACK
+    disable_nagle_algorithm = True
     server_version = "hec-emu/1.0"
 
     def log_message(self, fmt, *args):
