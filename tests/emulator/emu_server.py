@@ -214,6 +214,9 @@ class Server(ThreadingHTTPServer):
 
 class Handler(BaseHTTPRequestHandler):
     protocol_version = 'HTTP/1.1'
+    # headers and body are separate writes: without TCP_NODELAY a keep-alive
+    # client waits ~40 ms per request for its own delayed ACK
+    disable_nagle_algorithm = True
     server_version = 'Microsoft-HTTPAPI/2.0'
     sys_version = ''
     timeout = 60
