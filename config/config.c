@@ -389,7 +389,9 @@ static void load_root(struct cfg_loader *ld)
                          sf_node_get(root, "tenants"));
 }
 
-sf_err sf_config_load(const char *path, struct sf_config **out, struct sf_buf *errs)
+/* text NULL: read the file at path; else parse text, named path in errors. */
+static sf_err config_load(const char *path, const char *text, size_t len,
+                          struct sf_config **out, struct sf_buf *errs)
 {
     struct cfg_loader ld = { .errs = errs };
     struct sf_config *cfg = calloc(1, sizeof(*cfg));
@@ -404,7 +406,8 @@ sf_err sf_config_load(const char *path, struct sf_config **out, struct sf_buf *e
         err = SF_ERR_NOMEM;
         goto out;
     }
-    err = sf_yaml_load_file(path, &cfg->doc, errbuf, sizeof(errbuf));
+    err = text ? sf_yaml_load_string(path, text, len, &cfg->doc, errbuf, sizeof(errbuf))
+               : sf_yaml_load_file(path, &cfg->doc, errbuf, sizeof(errbuf));
     if (err) {
         if (errs)
             sf_buf_printf(errs, "%s\n", errbuf);
@@ -419,6 +422,17 @@ out:
     }
     *out = cfg;
     return SF_OK;
+}
+
+sf_err sf_config_load(const char *path, struct sf_config **out, struct sf_buf *errs)
+{
+    return config_load(path, NULL, 0, out, errs);
+}
+
+sf_err sf_config_load_string(const char *name, const char *text, size_t len,
+                             struct sf_config **out, struct sf_buf *errs)
+{
+    return config_load(name, text, len, out, errs);
 }
 
 void sf_config_free(struct sf_config *cfg)

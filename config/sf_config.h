@@ -105,6 +105,10 @@ extern const char *const sf_output_common_keys[];
  * sf_config_free), or an error with *out untouched: SF_ERR_IO (unreadable),
  * SF_ERR_PARSE (YAML syntax), SF_ERR_CONFIG (invalid), SF_ERR_NOMEM. */
 sf_err sf_config_load(const char *path, struct sf_config **out, struct sf_buf *errs);
+/* The same from a buffer (fuzzing, tests); name stands for the file in
+ * messages and relative paths resolve against its directory. */
+sf_err sf_config_load_string(const char *name, const char *text, size_t len,
+                             struct sf_config **out, struct sf_buf *errs);
 void sf_config_free(struct sf_config *cfg);
 
 /* Lookups by name (borrowed from cfg), NULL if absent. */
