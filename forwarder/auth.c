@@ -292,6 +292,17 @@ static sf_err token_refused(const struct sf_fetch_tenant *t, const struct sf_htt
 
     if (doc && json_object_object_get_ex(doc, "error", &v) && json_object_is_type(v, json_type_string))
         code = json_object_get_string(v);
+    /* RFC 6749 5.2 codes are short ASCII words; anything else (a server
+     * echoing what we sent, the secret included - found by fuzz_token) is
+     * not repeated into logs. */
+    char codebuf[65];
+    size_t cl = strspn(code, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_");
+    if (code[cl] || cl >= sizeof(codebuf) ||
+        (t->client_secret && *t->client_secret && strstr(code, t->client_secret)))
+        cl = 0;
+    memcpy(codebuf, code, cl);
+    codebuf[cl] = '\0';
+    code = codebuf;
     if (doc && json_object_object_get_ex(doc, "error_description", &v) &&
         json_object_is_type(v, json_type_string))
         desc = json_object_get_string(v);
