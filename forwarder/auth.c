@@ -344,7 +344,13 @@ static sf_err token_parse(const struct sf_fetch_tenant *t, const struct sf_http_
         err = SF_ERR_NOMEM;
         goto out;
     }
-    *lifetime_ms = (secs > 0 ? secs : 3599) * 1000;
+    /* Entra tokens live 60-90 minutes; trust at most a day of what the
+     * server claims (and never multiply an absurd value into overflow). */
+    if (secs <= 0)
+        secs = 3599;
+    if (secs > 86400)
+        secs = 86400;
+    *lifetime_ms = secs * 1000;
     err = SF_OK;
 out:
     if (doc && json_object_object_get_ex(doc, "access_token", &v) &&
