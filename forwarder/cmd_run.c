@@ -92,6 +92,7 @@ static int runner_start(struct runner *r, struct sf_config *cfg, int once, struc
     if (pthread_create(&r->thread, NULL, runner_main, r) != 0) {
         sf_metrics_attach(m, NULL);
         sf_pipeline_free(r->p);
+        r->p = NULL; /* the signal loop must not stop a pipeline that is gone */
         return -1;
     }
     return 0;

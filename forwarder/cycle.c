@@ -40,6 +40,11 @@ struct cycle {
     int stopped;                 /* shutdown cut the window short: no commit */
 };
 
+/* A window is read and acknowledged as a whole before cursors move; a long
+ * backlog (first backfill, an output back after days) goes in slices so one
+ * error does not send the whole backlog back to the start. */
+#define MAX_WINDOW_MS ((int64_t)6 * 3600 * 1000)
+
 static int grow(struct out_cycle *o)
 {
     if (o->n < o->cap)
@@ -60,6 +65,25 @@ static int grow(struct out_cycle *o)
     return 0;
 }
 
+/* Keep a record an output can never take in state_dir/quarantine. Returns 0
+ * when it is safely there; otherwise the output's cursor is held (the record
+ * is in neither the SIEM nor the quarantine, so it must be read again). */
+static int quarantine(struct cycle *c, struct out_cycle *o, json_object *alert,
+                      const char *id, const char *reason)
+{
+    const char *raw = json_object_to_json_string_ext(alert, JSON_C_TO_STRING_PLAIN);
+    sf_warn(c->t->tc->name, o->r->out.name, "alert %s quarantined: %s", id, reason);
+    if (sf_quarantine_write(c->w->p->cfg->state_dir, o->r->out.name, c->t->tc->name, id,
+                            reason, raw, strlen(raw)) != SF_OK) {
+        sf_error(c->t->tc->name, o->r->out.name, "cannot write the quarantine file in %s; "
+                 "cursor held", c->w->p->cfg->state_dir);
+        o->failed = 1;
+        return -1;
+    }
+    o->r->stats.quarantined++;
+    return 0;
+}
+
 /* Render alert for one output and queue it in the page batch. */
 static sf_err add_record(struct cycle *c, struct out_cycle *o, json_object *alert,
                          const char *id, int64_t lu)
@@ -75,11 +99,8 @@ static sf_err add_record(struct cycle *c, struct out_cycle *o, json_object *aler
         if (err == SF_ERR_NOMEM)
             return err;
         /* unrenderable: quarantined now, so it never blocks the cursor */
-        const char *raw = json_object_to_json_string_ext(alert, JSON_C_TO_STRING_PLAIN);
-        sf_warn(c->t->tc->name, o->r->out.name, "alert %s quarantined: %s", id, errbuf);
-        sf_quarantine_write(c->w->p->cfg->state_dir, o->r->out.name, c->t->tc->name, id,
-                            errbuf, raw, strlen(raw));
-        o->r->stats.quarantined++;
+        if (quarantine(c, o, alert, id, errbuf) != 0)
+            return SF_OK;
         if (o->nq == o->qcap) {
             size_t cap = o->qcap ? o->qcap * 2 : 16;
             struct sf_seen *q = realloc(o->qseen, cap * sizeof(*q));
@@ -181,8 +202,11 @@ static sf_err on_page(void *opaque, json_object *alerts)
         const char *id;
         int64_t lu;
         if (sf_alert_key(c->t->ft.source, alert, &id, &lu) != 0) {
-            sf_warn(c->t->tc->name, NULL, "alert %zu of a page has no id or last-update "
-                    "time; skipped", i + 1);
+            /* no dedup key: it cannot be tracked, so it is quarantined */
+            for (size_t k = 0; k < c->noc; k++)
+                if (c->oc[k].active && !c->oc[k].failed)
+                    quarantine(c, &c->oc[k], alert, "",
+                               "alert without a usable id or last-update time");
             continue;
         }
         for (size_t k = 0; k < c->noc && !err; k++) {
@@ -220,8 +244,20 @@ static int64_t plan(struct cycle *c, int64_t now)
     for (size_t k = 0; k < c->noc; k++) {
         struct out_cycle *o = &c->oc[k];
         struct sf_cursor cur;
-        sf_state_cursor(c->w->p->state, tc->name, o->r->out.name, &cur);
-        o->w = cur.watermark_ms >= 0 ? cur.watermark_ms : now - tc->start_from_ms;
+        o->active = 0;
+        if (sf_state_cursor(c->w->p->state, tc->name, o->r->out.name, &cur) != SF_OK) {
+            sf_error(tc->name, o->r->out.name, "cannot read the cursor; output skipped");
+            continue;
+        }
+        if (cur.watermark_ms < 0) {
+            cur.watermark_ms = now - tc->start_from_ms;
+            if (sf_state_start(c->w->p->state, tc->name, o->r->out.name,
+                               cur.watermark_ms) != SF_OK) {
+                sf_error(tc->name, o->r->out.name, "cannot store the cursor; output skipped");
+                continue;
+            }
+        }
+        o->w = cur.watermark_ms;
         o->active = !sf_outrun_is_down(o->r, now);
         if (now - o->w > lag)
             lag = now - o->w;
@@ -275,15 +311,23 @@ sf_err sf_cycle_run(struct sf_worker *w, struct sf_tenant_rt *t, struct sf_fetch
         sf_buf_init(&c.oc[k].buf, 0);
     }
     int64_t from = plan(&c, now);
+    t->more = 0;
+    t->no_output = from == INT64_MAX;
     if (from == INT64_MAX || from >= until) {
         if (from == INT64_MAX)
             sf_debug(t->tc->name, NULL, "every output is down; nothing fetched");
         goto out;
     }
+    if (until - from > MAX_WINDOW_MS) {
+        until = from + MAX_WINDOW_MS;
+        t->more = 1; /* the pipeline runs the next slice at once */
+    }
     sf_debug(t->tc->name, NULL, "window %lld..%lld", (long long)from, (long long)until);
     err = sf_fetch_window(w->api, &t->ft, from, until, on_page, &c, st);
-    if (c.all_failed)
+    if (c.all_failed) {
         err = SF_OK; /* not a fetch problem: outputs hold their own cursors */
+        t->no_output = 1;
+    }
     if (!c.stopped) /* a cut window moves no cursor; its pages are recorded */
         commit(&c, until, now, err, st);
 out:

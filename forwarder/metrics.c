@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <unistd.h>
 
 #include "sf_buf.h"
@@ -177,9 +178,11 @@ static void serve(struct sf_metrics *m, int c)
     struct sf_buf body, resp;
     const char *status = "200 OK";
 
+    int64_t deadline = sf_now_ms() + REQ_TIMEOUT_MS; /* for the whole request */
     while (n < REQ_MAX && !memmem(req, n, "\r\n\r\n", 4)) {
         struct pollfd pfd = { c, POLLIN, 0 };
-        if (poll(&pfd, 1, REQ_TIMEOUT_MS) <= 0)
+        int64_t left = deadline - sf_now_ms();
+        if (left <= 0 || poll(&pfd, 1, (int)left) <= 0)
             return;
         ssize_t r = read(c, req + n, REQ_MAX - n);
         if (r <= 0)
@@ -227,6 +230,9 @@ static void *metrics_main(void *arg)
         int c = accept(m->fd, NULL, NULL);
         if (c < 0)
             continue;
+        /* a scraper that stops reading must not hold shutdown hostage */
+        struct timeval tv = { REQ_TIMEOUT_MS / 1000, (REQ_TIMEOUT_MS % 1000) * 1000 };
+        setsockopt(c, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
         serve(m, c);
         close(c);
     }

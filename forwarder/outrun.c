@@ -23,6 +23,14 @@ int64_t sf_now_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+/* The last failure, for logs and state; read by workers under r->mu. */
+static void set_reason(struct sf_outrun *r, const char *reason)
+{
+    pthread_mutex_lock(&r->mu);
+    snprintf(r->reason, sizeof(r->reason), "%s", reason);
+    pthread_mutex_unlock(&r->mu);
+}
+
 /* Verdict callback: runs on the output's own thread (inside send/poll/flush). */
 static void on_verdict(void *opaque, uint64_t id, enum sf_verdict v, const char *reason)
 {
@@ -35,10 +43,16 @@ static void on_verdict(void *opaque, uint64_t id, enum sf_verdict v, const char 
     if (v == SF_V_REJECTED) {
         sf_warn(m->tenant, r->out.name, "record %s quarantined: %s", m->alert_id,
                 reason ? reason : "rejected");
-        sf_quarantine_write(r->state_dir, r->out.name, m->tenant, m->alert_id, reason,
-                            m->data, m->len);
+        if (sf_quarantine_write(r->state_dir, r->out.name, m->tenant, m->alert_id, reason,
+                                m->data, m->len) != SF_OK) {
+            /* neither delivered nor kept: it must be read and tried again */
+            sf_error(m->tenant, r->out.name, "cannot write the quarantine file in %s",
+                     r->state_dir);
+            *r->round_slot[i] = SF_V_RETRY;
+            set_reason(r, "quarantine file not writable");
+        }
     } else if (v != SF_V_DELIVERED && reason) {
-        snprintf(r->reason, sizeof(r->reason), "%s", reason);
+        set_reason(r, reason);
     }
 }
 
@@ -62,7 +76,7 @@ static int ensure_started(struct sf_outrun *r)
     if (r->started)
         return 1;
     if (r->out.type->start(&r->out, errbuf, sizeof(errbuf)) != SF_OK) {
-        snprintf(r->reason, sizeof(r->reason), "%s", errbuf);
+        set_reason(r, errbuf);
         sf_warn(NULL, r->out.name, "cannot start: %s", errbuf);
         return 0;
     }
@@ -75,13 +89,17 @@ static int ensure_started(struct sf_outrun *r)
  * until it passes, so tenant workers never wait on a dead SIEM. */
 static void backoff(struct sf_outrun *r, const char *what)
 {
+    char why[sizeof(r->reason)];
+    pthread_mutex_lock(&r->mu);
     r->backoff_ms = r->backoff_ms ? r->backoff_ms * 2 : BACKOFF_MIN_MS;
     if (r->backoff_ms > BACKOFF_MAX_MS)
         r->backoff_ms = BACKOFF_MAX_MS;
     int jitter = r->backoff_ms / 5 ? rand() % (r->backoff_ms / 5) : 0;
     r->down_until_ms = sf_now_ms() + r->backoff_ms + jitter;
+    memcpy(why, r->reason, sizeof(why));
+    pthread_mutex_unlock(&r->mu);
     r->stats.connected = 0;
-    sf_warn(NULL, r->out.name, "%s (%s); retrying in %d ms", what, r->reason,
+    sf_warn(NULL, r->out.name, "%s (%s); retrying in %d ms", what, why,
             r->backoff_ms + jitter);
 }
 
@@ -135,7 +153,7 @@ static void run_round(struct sf_outrun *r, struct sf_outjob *jobs)
     r->round_slot = malloc((total ? total : 1) * sizeof(*r->round_slot));
     r->round_msg = malloc((total ? total : 1) * sizeof(*r->round_msg));
     if (!msgs || !r->round_slot || !r->round_msg) {
-        snprintf(r->reason, sizeof(r->reason), "out of memory");
+        set_reason(r, "out of memory");
         finish(r, jobs, SF_V_RETRY, 0);
         goto out;
     }
@@ -149,14 +167,16 @@ static void run_round(struct sf_outrun *r, struct sf_outjob *jobs)
             r->round_msg[k] = &j->msgs[i];
         }
     }
-    r->reason[0] = '\0';
+    set_reason(r, "");
     if (total) {
         r->out.type->send(&r->out, msgs, total);
         r->out.type->flush(&r->out, r->flush_timeout_ms);
     }
+    pthread_mutex_lock(&r->mu);
     if (!r->reason[0])
         snprintf(r->reason, sizeof(r->reason), "no acknowledgement within %d ms",
                  r->flush_timeout_ms);
+    pthread_mutex_unlock(&r->mu);
     r->round_n = 0; /* later verdicts for this round are ignored */
     for (struct sf_outjob *j = jobs; j; j = j->next)
         for (size_t i = 0; i < j->n; i++)
@@ -215,6 +235,7 @@ sf_err sf_outrun_start(struct sf_outrun *r)
     pthread_mutex_init(&r->mu, NULL);
     pthread_cond_init(&r->work_cv, NULL);
     pthread_cond_init(&r->done_cv, NULL);
+    r->inited = 1;
     r->out.verdict = on_verdict;
     r->out.verdict_opaque = r;
     r->next_id = 1;
@@ -290,7 +311,10 @@ void sf_outrun_stop(struct sf_outrun *r, int timeout_ms)
             r->out.type->flush(&r->out, timeout_ms);
         r->out.type->destroy(&r->out);
     }
-    pthread_mutex_destroy(&r->mu);
-    pthread_cond_destroy(&r->work_cv);
-    pthread_cond_destroy(&r->done_cv);
+    if (r->inited) {
+        pthread_mutex_destroy(&r->mu);
+        pthread_cond_destroy(&r->work_cv);
+        pthread_cond_destroy(&r->done_cv);
+        r->inited = 0;
+    }
 }

@@ -56,6 +56,10 @@ static sf_err setup_outputs(struct sf_pipeline *p, char *errbuf, size_t errlen)
             err = sf_rules_compile(oc->rules, oc->path, &r->rules, &errs);
         if (err) {
             sf_errf(errbuf, errlen, "%s", errs.data ? errs.data : sf_strerror(err));
+            if (r->out.ctx)
+                r->out.type->destroy(&r->out);
+            free(r->out.name);
+            r->out.name = NULL;
             break;
         }
         p->nouts++;
@@ -215,13 +219,22 @@ static void reschedule(struct sf_pipeline *p, struct sf_tenant_rt *t, sf_err err
     t->runs++;
     if (!err && st->msg[0]) /* a warning the fetch stage could work around */
         sf_warn(name, NULL, "%s", st->msg);
+    if (!err && t->no_output) {
+        /* fetched fine, but no output took anything: cursors are held; not
+         * a success (--once exits 1), and no tenant backoff either, so the
+         * backlog flows as soon as an output is back */
+        sf_warn(name, NULL, "no output accepted this tenant's records; cursors held");
+        t->next_due_ms = now + poll;
+        t->done = p->once;
+        return;
+    }
     if (!err) {
         if (t->auth_failed)
             sf_info(name, NULL, "access restored");
         t->fails = t->auth_failed = 0;
         t->last_success_ms = now;
-        t->next_due_ms = now + poll;
-        t->done = p->once;
+        t->next_due_ms = t->more ? now : now + poll;
+        t->done = p->once && !t->more;
         return;
     }
     p->failed_cycles++;
@@ -242,7 +255,7 @@ static void reschedule(struct sf_pipeline *p, struct sf_tenant_rt *t, sf_err err
     } else {
         t->fails++;
         int64_t wait = backoff_ms(t->fails);
-        sf_warn(name, NULL, "fetch failed: %s (%s); retrying in %lld ms", st->msg,
+        sf_warn(name, NULL, "cycle failed: %s (%s); retrying in %lld ms", st->msg,
                 sf_strerror(err), (long long)wait);
         t->next_due_ms = now + wait;
     }

@@ -34,8 +34,9 @@ struct sf_outrun {
     pthread_mutex_t mu;
     pthread_cond_t work_cv, done_cv;
     struct sf_outjob *head, *tail;
-    int stop, running, started, fatal;
-    int64_t down_until_ms;
+    int stop, running, started, inited;
+    _Atomic int fatal;          /* atomics: written by the output thread, */
+    _Atomic int64_t down_until_ms; /* read by workers deciding to submit */
     int backoff_ms;
     /* the round in flight: ids [base, base + n) -> verdict slots */
     uint64_t next_id, round_base;

@@ -20,8 +20,10 @@ struct sf_tenant_rt {
     size_t nouts;
     int64_t next_due_ms;
     int busy, runs, fails, auth_failed, done;
+    int more;                /* the last cycle read a slice of a longer backlog */
+    int no_output;           /* the last cycle had no output accepting records */
     /* metrics */
-    uint64_t fetched, rendered, throttled;
+    _Atomic uint64_t fetched, rendered, throttled; /* read by the metrics thread */
     int64_t last_success_ms, lag_ms;
 };
 
@@ -41,7 +43,7 @@ struct sf_pipeline {
     size_t nworkers;
     pthread_mutex_t mu;
     pthread_cond_t cv;
-    volatile int stop;
+    _Atomic int stop;             /* set by sf_pipeline_stop from the main thread */
     int64_t failed_cycles;
     int nouts_stopped;            /* outputs already flushed and destroyed */
 };
@@ -59,7 +61,7 @@ sf_err sf_pipeline_new(const struct sf_config *cfg, int once, struct sf_pipeline
 /* Runs until sf_pipeline_stop (or, with once, every tenant ran). Returns
  * SF_OK, or SF_ERR_INTERNAL when --once saw tenants fail. */
 sf_err sf_pipeline_run(struct sf_pipeline *p);
-void sf_pipeline_stop(struct sf_pipeline *p);    /* async-signal-safe */
+void sf_pipeline_stop(struct sf_pipeline *p);
 void sf_pipeline_free(struct sf_pipeline *p);
 
 /* One cycle for one tenant (cycle.c). Returns the fetch outcome. */

@@ -45,6 +45,11 @@ sf_err sf_state_mark(struct sf_state *st, const char *tenant, const char *output
  * pairs older than prune_before_ms. */
 sf_err sf_state_advance(struct sf_state *st, const char *tenant, const char *output,
                         int64_t watermark_ms, int64_t prune_before_ms, int64_t now_ms);
+/* A new cursor's starting point (now - start_from), stored once so that a
+ * first backfill cut short resumes from the same place instead of sliding
+ * forward with the clock. No effect on a cursor that has a watermark. */
+sf_err sf_state_start(struct sf_state *st, const char *tenant, const char *output,
+                      int64_t watermark_ms);
 /* Remember the last error ("" or NULL clears it) and the attempt time. */
 sf_err sf_state_note(struct sf_state *st, const char *tenant, const char *output,
                      const char *error, int64_t now_ms);

@@ -15,7 +15,7 @@
 struct sf_state {
     sqlite3 *db;
     pthread_mutex_t lock;
-    sqlite3_stmt *get, *seen, *mark, *ensure, *advance, *prune, *note, *count;
+    sqlite3_stmt *get, *seen, *mark, *ensure, *advance, *prune, *note, *count, *start;
 };
 
 static const char schema[] =
@@ -45,6 +45,7 @@ static const char *const sql_text[] = {
     "UPDATE cursor SET last_error=?3, last_attempt_ms=?4 WHERE tenant=?1 AND output=?2",
     "UPDATE cursor SET delivered=delivered+?3, quarantined=quarantined+?4"
     " WHERE tenant=?1 AND output=?2",
+    "UPDATE cursor SET watermark_ms=?3 WHERE tenant=?1 AND output=?2 AND watermark_ms<0",
 };
 
 static sf_err db_err(struct sf_state *st, char *errbuf, size_t errlen, const char *what)
@@ -69,7 +70,8 @@ sf_err sf_state_open(const char *state_dir, int sync_full, struct sf_state **out
     char path[4096];
     sf_err err = SF_OK;
     sqlite3_stmt **stmts[] = { &st->get, &st->seen, &st->mark, &st->ensure,
-                               &st->advance, &st->prune, &st->note, &st->count };
+                               &st->advance, &st->prune, &st->note, &st->count,
+                               &st->start };
 
     if (!st)
         return SF_ERR_NOMEM;
@@ -113,7 +115,7 @@ void sf_state_close(struct sf_state *st)
     if (!st)
         return;
     sqlite3_stmt *stmts[] = { st->get, st->seen, st->mark, st->ensure,
-                              st->advance, st->prune, st->note, st->count };
+                              st->advance, st->prune, st->note, st->count, st->start };
     for (size_t i = 0; i < sizeof(stmts) / sizeof(stmts[0]); i++)
         sqlite3_finalize(stmts[i]);
     sqlite3_close(st->db);
@@ -175,6 +177,17 @@ int sf_state_seen(struct sf_state *st, const char *tenant, const char *output,
     return found;
 }
 
+/* COMMIT, or ROLLBACK after an error or a failed COMMIT (disk full): a
+ * transaction is never left open. */
+static sf_err finish_tx(struct sf_state *st, sf_err err)
+{
+    if (!err && sqlite3_exec(st->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
+        err = SF_ERR_IO;
+    if (err && sqlite3_get_autocommit(st->db) == 0)
+        sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+    return err;
+}
+
 static int ensure_row(struct sf_state *st, const char *tenant, const char *output)
 {
     bind_pair(st->ensure, tenant, output);
@@ -211,7 +224,7 @@ sf_err sf_state_mark(struct sf_state *st, const char *tenant, const char *output
         if (step_done(st->count) != 0)
             err = SF_ERR_IO;
     }
-    sqlite3_exec(st->db, err ? "ROLLBACK" : "COMMIT", NULL, NULL, NULL);
+    err = finish_tx(st, err);
 out:
     pthread_mutex_unlock(&st->lock);
     return err;
@@ -242,8 +255,26 @@ sf_err sf_state_advance(struct sf_state *st, const char *tenant, const char *out
         if (step_done(st->prune) != 0)
             err = SF_ERR_IO;
     }
-    sqlite3_exec(st->db, err ? "ROLLBACK" : "COMMIT", NULL, NULL, NULL);
+    err = finish_tx(st, err);
 out:
+    pthread_mutex_unlock(&st->lock);
+    return err;
+}
+
+sf_err sf_state_start(struct sf_state *st, const char *tenant, const char *output,
+                      int64_t watermark_ms)
+{
+    sf_err err = SF_OK;
+
+    pthread_mutex_lock(&st->lock);
+    if (ensure_row(st, tenant, output) != 0)
+        err = SF_ERR_IO;
+    if (!err) {
+        bind_pair(st->start, tenant, output);
+        sqlite3_bind_int64(st->start, 3, watermark_ms);
+        if (step_done(st->start) != 0)
+            err = SF_ERR_IO;
+    }
     pthread_mutex_unlock(&st->lock);
     return err;
 }

@@ -64,6 +64,27 @@ static void test_cursor_lifecycle(void **unused)
     sf_state_close(st);
 }
 
+/* Regression: a first backfill cut short (429, output down) used to restart
+ * from a new `now - start_from` every cycle, so its start slid forward and
+ * the alerts in between were never read. The start is now stored once. */
+static void test_backfill_start_does_not_slide(void **unused)
+{
+    struct sf_state *st = NULL;
+    struct sf_cursor c;
+    char errbuf[256];
+
+    assert_int_equal(sf_state_open(dir, 0, &st, errbuf, sizeof(errbuf)), SF_OK);
+    assert_int_equal(sf_state_start(st, "northwind", "qradar", 5000), SF_OK);
+    assert_int_equal(sf_state_start(st, "northwind", "qradar", 9000), SF_OK); /* later cycle */
+    assert_int_equal(sf_state_cursor(st, "northwind", "qradar", &c), SF_OK);
+    assert_int_equal(c.watermark_ms, 5000);
+    assert_int_equal(sf_state_advance(st, "northwind", "qradar", 7000, 6000, 1), SF_OK);
+    assert_int_equal(sf_state_start(st, "northwind", "qradar", 1), SF_OK); /* no effect */
+    assert_int_equal(sf_state_cursor(st, "northwind", "qradar", &c), SF_OK);
+    assert_int_equal(c.watermark_ms, 7000);
+    sf_state_close(st);
+}
+
 static void test_unwritable_dir(void **unused)
 {
     struct sf_state *st = NULL;
@@ -78,6 +99,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_cursor_lifecycle),
+        cmocka_unit_test(test_backfill_start_does_not_slide),
         cmocka_unit_test(test_unwritable_dir),
     };
     return cmocka_run_group_tests(tests, setup, NULL);
