@@ -131,7 +131,7 @@ def main():
         hwm_all = status_kb(run.pid, 'VmHWM')
         rc = run.term(120)
         log('  syslog caught up %.1f s after its receiver started (first record after %.1f s:'
-            ' the output\'s backoff, capped at 60 s); VmHWM at the end %d KiB; siemfwd exit'
+            ' the output\'s backoff, capped at 30 s); VmHWM at the end %d KiB; siemfwd exit'
             ' %s after SIGTERM' % (catchup, first, hwm_all, rc))
         log('RESULT alerts=%d file_complete_s=%.1f peak_rss_kib_while_down=%d '
             'max_vmrss_kib_outage_only=%d syslog_catchup_s=%.1f syslog_first_record_s=%.1f '
