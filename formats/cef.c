@@ -168,29 +168,41 @@ static sf_err cef_line(const struct sf_record *r, const char *sev, size_t cap,
     return buf_error(err, out, "CEF", errbuf, errlen);
 }
 
-/* Slow path of max_len: measure, solve for the cap, render again. */
-static sf_err cef_shrink(const struct sf_record *r, const char *sev, size_t max_len,
-                         size_t start, struct sf_buf *out, char *errbuf, size_t errlen)
+struct cef_ctx {
+    const struct sf_record *r;
+    const char *sev;
+};
+
+static sf_err cef_line_fn(const void *ctx, size_t cap, struct sf_buf *out,
+                          struct sf_fit_unit *u, size_t *nu, char *errbuf, size_t errlen)
 {
-    struct sf_fit_unit *u = malloc((5 + r->n) * sizeof(*u));
+    const struct cef_ctx *c = ctx;
+    return cef_line(c->r, c->sev, cap, out, u, nu, errbuf, errlen);
+}
+
+sf_err sf_render_shrink(sf_render_line_fn line, const void *ctx, size_t max_units,
+                        const char *fmt, size_t max_len, size_t start, struct sf_buf *out,
+                        char *errbuf, size_t errlen)
+{
+    struct sf_fit_unit *u = malloc(max_units * sizeof(*u));
     size_t nu, cap;
     sf_err err = SF_ERR_NOMEM;
 
     if (!u) {
-        sf_errf(errbuf, errlen, "CEF rendering: out of memory");
+        sf_errf(errbuf, errlen, "%s rendering: out of memory", fmt);
         goto out;
     }
     sf_buf_truncate(out, start);
-    err = cef_line(r, sev, SIZE_MAX, out, u, &nu, errbuf, errlen);
+    err = line(ctx, SIZE_MAX, out, u, &nu, errbuf, errlen);
     if (err)
         goto out;
     if (sf_render_fit_cap(u, nu, out->len - start, max_len, &cap) < 0)
         cap = 0;
     sf_buf_truncate(out, start);
-    err = cef_line(r, sev, cap, out, NULL, &nu, errbuf, errlen);
+    err = line(ctx, cap, out, NULL, &nu, errbuf, errlen);
     if (!err && out->len - start > max_len) {
-        sf_errf(errbuf, errlen, "CEF line needs %zu bytes even with every value emptied; "
-                "max_len is %zu", out->len - start, max_len);
+        sf_errf(errbuf, errlen, "%s line needs %zu bytes even with every value emptied; "
+                "max_len is %zu", fmt, out->len - start, max_len);
         err = SF_ERR_LIMIT;
     }
 out:
@@ -207,9 +219,11 @@ sf_err sf_render_cef(const struct sf_record *r, const struct sf_render_opts *o,
     const char *sev = cef_severity(r, sevbuf);
     sf_err err;
 
+    struct cef_ctx c = { r, sev };
     err = cef_line(r, sev, SIZE_MAX, out, NULL, &nu, errbuf, errlen);
     if (!err && max_len && out->len - start > max_len)
-        err = cef_shrink(r, sev, max_len, start, out, errbuf, errlen);
+        err = sf_render_shrink(cef_line_fn, &c, 5 + r->n, "CEF", max_len, start, out,
+                               errbuf, errlen);
     if (err)
         sf_buf_truncate(out, start);
     return err;

@@ -5,6 +5,7 @@
 #define CEF_DICT_H
 
 #include <stddef.h>
+#include "sf_buf.h"
 
 enum cef_key_kind {
     CEF_KEY_PRODUCER,  /* emitters may send it (incl. the CEF 1.2 "both" keys) */
@@ -41,5 +42,18 @@ struct sf_fit_unit {
  * boundaries. */
 int sf_render_fit_cap(const struct sf_fit_unit *u, size_t n, size_t full,
                       size_t max_len, size_t *cap);
+
+/* Renders one whole line with every value capped at cap bytes, appending to
+ * out; with u, records each unit (at most max_units) for the solver. */
+typedef sf_err (*sf_render_line_fn)(const void *ctx, size_t cap, struct sf_buf *out,
+                                    struct sf_fit_unit *u, size_t *nu, char *errbuf,
+                                    size_t errlen);
+
+/* The slow path of max_len shared by CEF and LEEF: measure the line's units,
+ * solve for the cap, render again from start. SF_ERR_LIMIT naming fmt when
+ * even empty values do not fit. */
+sf_err sf_render_shrink(sf_render_line_fn line, const void *ctx, size_t max_units,
+                        const char *fmt, size_t max_len, size_t start, struct sf_buf *out,
+                        char *errbuf, size_t errlen);
 
 #endif

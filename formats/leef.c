@@ -269,34 +269,10 @@ static sf_err leef_render_line(const struct leef_line *l, size_t cap, struct sf_
     return err;
 }
 
-/* Slow path of max_len: measure, solve for the cap, render again. */
-static sf_err leef_shrink(const struct leef_line *l, size_t max_len, size_t start,
-                          struct sf_buf *out, char *errbuf, size_t errlen)
+static sf_err leef_line_fn(const void *ctx, size_t cap, struct sf_buf *out,
+                           struct sf_fit_unit *u, size_t *nu, char *errbuf, size_t errlen)
 {
-    struct sf_fit_unit *u = malloc((SF_HDR_COUNT + l->r->n) * sizeof(*u));
-    size_t nu, cap;
-    sf_err err = SF_ERR_NOMEM;
-
-    if (!u) {
-        sf_errf(errbuf, errlen, "LEEF rendering: out of memory");
-        goto out;
-    }
-    sf_buf_truncate(out, start);
-    err = leef_render_line(l, SIZE_MAX, out, u, &nu, errbuf, errlen);
-    if (err)
-        goto out;
-    if (sf_render_fit_cap(u, nu, out->len - start, max_len, &cap) < 0)
-        cap = 0;
-    sf_buf_truncate(out, start);
-    err = leef_render_line(l, cap, out, NULL, &nu, errbuf, errlen);
-    if (!err && out->len - start > max_len) {
-        sf_errf(errbuf, errlen, "LEEF line needs %zu bytes even with every value emptied; "
-                "max_len is %zu", out->len - start, max_len);
-        err = SF_ERR_LIMIT;
-    }
-out:
-    free(u);
-    return err;
+    return leef_render_line(ctx, cap, out, u, nu, errbuf, errlen);
 }
 
 sf_err sf_render_leef(const struct sf_record *r, const struct sf_render_opts *o,
@@ -323,7 +299,8 @@ sf_err sf_render_leef(const struct sf_record *r, const struct sf_render_opts *o,
     l.val_esc[(unsigned char)l.delim] = l.delim == ' ' ? '_' : ' ';
     err = leef_render_line(&l, SIZE_MAX, out, NULL, &nu, errbuf, errlen);
     if (!err && max_len && out->len - start > max_len)
-        err = leef_shrink(&l, max_len, start, out, errbuf, errlen);
+        err = sf_render_shrink(leef_line_fn, &l, SF_HDR_COUNT + r->n, "LEEF", max_len,
+                               start, out, errbuf, errlen);
 out:
     if (err)
         sf_buf_truncate(out, start);
