@@ -395,6 +395,35 @@ sf_err sf_fetch_probe(struct sf_api_client *c, const struct sf_fetch_tenant *t,
     return err;
 }
 
+sf_err sf_fetch_window_url(struct sf_buf *b, const char *api_base, const char *path,
+                           const char *time_field, int64_t from_ms, int64_t until_ms,
+                           const char *filter, const char *extra, int top, int skip)
+{
+    char from[40], until[40];
+    struct sf_buf f;
+    sf_err err;
+
+    if (sf_fetch_format_time(from_ms, from, sizeof(from)) ||
+        sf_fetch_format_time(until_ms, until, sizeof(until)))
+        return SF_ERR_RANGE;
+    sf_buf_init(&f, 16 * 1024);
+    err = sf_buf_printf(&f, "%s ge %s and %s lt %s", time_field, from, time_field, until);
+    if (!err && filter && *filter)
+        err = sf_buf_printf(&f, " and (%s)", filter);
+    if (!err)
+        err = sf_fetch_url_base(b, api_base, path);
+    if (!err)
+        err = sf_buf_adds(b, "?$filter=");
+    if (!err)
+        err = sf_http_urlencode(b, f.data);
+    if (!err)
+        err = sf_buf_printf(b, "%s&$top=%d", extra, top);
+    if (!err && skip > 0)
+        err = sf_buf_printf(b, "&$skip=%d", skip);
+    sf_buf_free(&f);
+    return err;
+}
+
 int sf_fetch_alert_key(json_object *alert, const char *id_key, const char *time_key,
                        const char **id, int64_t *ms)
 {

@@ -91,6 +91,12 @@ const char *sf_fetch_url_path(const char *url, char *buf, size_t n);
  * Z / offset / none = UTC) to epoch ms, floored; 0 or -1. Formatting writes
  * the 'o'-style literal "2021-01-26T20:33:59.7220000Z" (28 chars + NUL). */
 int sf_fetch_parse_time(const char *s, int64_t *ms);
+/* {api_base}{path}?$filter=<time_field> ge FROM and <time_field> lt UNTIL
+ * [and (filter)]{extra}&$top=TOP[&$skip=SKIP], the filter URL-encoded and
+ * the times as unquoted OData datetime literals (defender-api.md 4.4). */
+sf_err sf_fetch_window_url(struct sf_buf *b, const char *api_base, const char *path,
+                           const char *time_field, int64_t from_ms, int64_t until_ms,
+                           const char *filter, const char *extra, int top, int skip);
 /* Dedup key from two string members: a non-empty id (borrowed) and an
  * ISO-8601 last-update time. -1 when either is missing or malformed. */
 int sf_fetch_alert_key(json_object *alert, const char *id_key, const char *time_key,

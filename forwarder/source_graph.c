@@ -35,30 +35,10 @@ static void graph_audience(const char *api_base, char *buf, size_t n)
 sf_err sf_graph_url(struct sf_buf *b, const char *api_base, int64_t from_ms,
                     int64_t until_ms, const char *filter, int top, int skip)
 {
-    char from[40], until[40];
-    struct sf_buf f;
-    sf_err err;
-
-    if (sf_fetch_format_time(from_ms, from, sizeof(from)) ||
-        sf_fetch_format_time(until_ms, until, sizeof(until)))
-        return SF_ERR_RANGE;
-    sf_buf_init(&f, 16 * 1024);
-    /* OData datetime literals are unquoted ISO-8601 UTC (4.4 step 7). */
-    err = sf_buf_printf(&f, "lastUpdateDateTime ge %s and lastUpdateDateTime lt %s",
-                        from, until);
-    if (!err && filter && *filter)
-        err = sf_buf_printf(&f, " and (%s)", filter);
-    if (!err)
-        err = sf_fetch_url_base(b, api_base, "/v1.0/security/alerts_v2?$filter=");
-    if (!err)
-        err = sf_http_urlencode(b, f.data);
     /* Ascending order is what makes time-boundary paging lossless. */
-    if (!err)
-        err = sf_buf_printf(b, "&$orderby=lastUpdateDateTime%%20asc&$top=%d", top);
-    if (!err && skip > 0)
-        err = sf_buf_printf(b, "&$skip=%d", skip);
-    sf_buf_free(&f);
-    return err;
+    return sf_fetch_window_url(b, api_base, "/v1.0/security/alerts_v2", "lastUpdateDateTime",
+                               from_ms, until_ms, filter,
+                               "&$orderby=lastUpdateDateTime%20asc", top, skip);
 }
 
 static int graph_key(json_object *alert, const char **id, int64_t *ms)

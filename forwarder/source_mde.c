@@ -30,26 +30,9 @@ static void mde_audience(const char *api_base, char *buf, size_t n)
 sf_err sf_mde_url(struct sf_buf *b, const char *api_base, int64_t from_ms,
                   int64_t until_ms, int top, int skip)
 {
-    char from[40], until[40];
-    struct sf_buf f;
-    sf_err err;
-
-    if (sf_fetch_format_time(from_ms, from, sizeof(from)) ||
-        sf_fetch_format_time(until_ms, until, sizeof(until)))
-        return SF_ERR_RANGE;
-    sf_buf_init(&f, 1024);
-    err = sf_buf_printf(&f, "lastUpdateTime ge %s and lastUpdateTime lt %s", from, until);
-    if (!err)
-        err = sf_fetch_url_base(b, api_base, "/api/alerts?$filter=");
-    if (!err)
-        err = sf_http_urlencode(b, f.data);
     /* evidence is empty unless expanded (gotcha 6). */
-    if (!err)
-        err = sf_buf_printf(b, "&$expand=evidence&$top=%d", top);
-    if (!err && skip > 0)
-        err = sf_buf_printf(b, "&$skip=%d", skip);
-    sf_buf_free(&f);
-    return err;
+    return sf_fetch_window_url(b, api_base, "/api/alerts", "lastUpdateTime", from_ms,
+                               until_ms, NULL, "&$expand=evidence", top, skip);
 }
 
 static int mde_key(json_object *alert, const char **id, int64_t *ms)
