@@ -80,4 +80,5 @@ def main():
     print(f"ok: {len(cef_lines)} CEF lines parsed by lognormalizer, values match the source")
 
 
-main()
+if __name__ == "__main__":
+    main()

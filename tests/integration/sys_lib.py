@@ -19,6 +19,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import tempfile
 import time
 import urllib.request
@@ -469,24 +470,9 @@ def file_keys(path):
 
 # ------------------------------------------------------------------ lognormalizer
 
-def _space_after_header(line):
-    """liblognorm 2.0.6 (Debian 12) drops the first character of the first
-    extension key unless a space follows the 7th unescaped '|' (see
-    tests/golden/check_cef.py); inserted here, in the test only."""
-    out, bars, i = [], 0, 0
-    while i < len(line):
-        c = line[i]
-        if c == '\\' and i + 1 < len(line):
-            out.append(line[i:i + 2])
-            i += 2
-            continue
-        out.append(c)
-        if c == '|':
-            bars += 1
-            if bars == 7:
-                out.append(' ')
-        i += 1
-    return ''.join(out)
+# liblognorm 2.0.6's first-key bug workaround, shared with the golden tests
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'golden'))
+from check_cef import space_after_header as _space_after_header  # noqa: E402
 
 
 def lognorm_parse(cef_lines):
