@@ -13,11 +13,14 @@ import json
 import os
 import re
 import select
+import shutil
 import signal
 import ssl
 import subprocess
 import sys
+import tempfile
 import time
+import traceback
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -463,3 +466,85 @@ def assert_exactly_once(counter, must, known, label):
           % (label, len(missing), len(must), missing[:5]))
     check(not phantom, '%s: %d delivered versions the emulator never listed, e.g. %s'
           % (label, len(phantom), phantom[:5]))
+
+
+# ------------------------------------------------------------------ scenario runner
+
+class Ctx:
+    """One scenario's directory, emulators and background siemfwd runs."""
+
+    def __init__(self, root, certs, name):
+        self.dir = os.path.join(root, name)
+        os.makedirs(self.dir)
+        self.certs = certs
+        self.emus = []
+        self.bgs = []
+
+    def emulator(self, args=(), config=None):
+        emu = Emulator(self.dir, os.path.dirname(self.certs['ca.crt']), args, config)
+        self.emus.append(emu)
+        return emu
+
+    def background(self, cfg):
+        bg = Background(self.dir, cfg)
+        self.bgs.append(bg)
+        return bg
+
+    def out(self, name):
+        return os.path.join(self.dir, name + '.jsonl')
+
+    def close(self):
+        for bg in self.bgs:
+            if bg.alive():
+                bg.proc.kill()
+                bg.proc.wait(10)
+        for emu in self.emus:
+            emu.stop()
+
+
+def run_scenarios(scenarios, argv, kind, expected_failures):
+    """Run (number, name, fn) scenarios (all, or those named in argv), each
+    with its own Ctx; print a summary; keep the work dir when one failed.
+    Returns the process exit code (1 when a scenario FAILed or ERRORed)."""
+    if not os.access(SIEMFWD, os.X_OK):
+        sys.stderr.write('siemfwd binary not found: %s (set SIEMFWD)\n' % SIEMFWD)
+        return 2
+    want = set(argv)
+    chosen = [s for s in scenarios if not want or s[0] in want or s[1] in want]
+    root = tempfile.mkdtemp(prefix='siemfwd-%s.' % kind)
+    certs = make_certs(os.path.join(root, 'certs'))
+    log('siemfwd %s: %s, work dir %s' % (kind, SIEMFWD, root))
+    results, keep = [], False
+    t_all = time.monotonic()
+    for num, name, fn in chosen:
+        label = '%s.%s' % (num, name)
+        log('=== %s: %s' % (label, fn.__doc__.split('\n')[0].strip()))
+        c = Ctx(root, certs, label)
+        t0 = time.monotonic()
+        status = 'PASS'
+        try:
+            fn(c)
+        except AssertionError as e:
+            status = 'FAIL'
+            log('  FAIL: %s' % e)
+        except Exception:      # a broken test or environment, not a siemfwd verdict
+            status = 'ERROR'
+            log('  ERROR:\n' + traceback.format_exc())
+        finally:
+            c.close()
+        if status != 'PASS' and name in expected_failures:
+            log('  EXPECTED FAILURE (reported siemfwd bug): %s' % expected_failures[name])
+            status = 'XFAIL'
+        elif status == 'PASS' and name in expected_failures:
+            log('  note: passes now; remove it from expected_failures')
+        if status in ('FAIL', 'ERROR'):
+            keep = True
+            log('  files kept in %s' % c.dir)
+        log('--- %s %s (%.1f s)' % (status, label, time.monotonic() - t0))
+        results.append((label, status))
+    log('\nsummary (%.0f s):' % (time.monotonic() - t_all))
+    for label, status in results:
+        log('  %-5s %s' % (status, label))
+    if not keep:
+        shutil.rmtree(root, ignore_errors=True)
+    return 1 if any(s in ('FAIL', 'ERROR') for _, s in results) else 0

@@ -10,11 +10,8 @@ Usage: test_e2e_fetch.py [SCENARIO-NUMBER-OR-NAME ...]; env SIEMFWD, SF_SOURCE_D
 """
 
 import os
-import shutil
 import sys
-import tempfile
 import time
-import traceback
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
@@ -24,36 +21,6 @@ from e2e_lib import check, log  # noqa: E402
 # Scenarios known to fail because of a reported siemfwd bug: name -> reason.
 # Only names listed here may fail without failing the test run.
 EXPECTED_FAILURES = {}
-
-
-class Ctx:
-    def __init__(self, root, certs, name):
-        self.dir = os.path.join(root, name)
-        os.makedirs(self.dir)
-        self.certs = certs
-        self.emus = []
-        self.bgs = []
-
-    def emulator(self, args=(), config=None):
-        emu = L.Emulator(self.dir, os.path.dirname(self.certs['ca.crt']), args, config)
-        self.emus.append(emu)
-        return emu
-
-    def background(self, cfg):
-        bg = L.Background(self.dir, cfg)
-        self.bgs.append(bg)
-        return bg
-
-    def out(self, name):
-        return os.path.join(self.dir, name + '.jsonl')
-
-    def close(self):
-        for bg in self.bgs:
-            if bg.alive():
-                bg.proc.kill()
-                bg.proc.wait(10)
-        for emu in self.emus:
-            emu.stop()
 
 
 def cef_format(name, source):
@@ -410,48 +377,7 @@ SCENARIOS = [
 
 
 def main(argv):
-    if not os.access(L.SIEMFWD, os.X_OK):
-        sys.stderr.write('siemfwd binary not found: %s (set SIEMFWD)\n' % L.SIEMFWD)
-        return 2
-    want = set(argv)
-    chosen = [s for s in SCENARIOS if not want or s[0] in want or s[1] in want]
-    root = tempfile.mkdtemp(prefix='siemfwd-e2e.')
-    certs = L.make_certs(os.path.join(root, 'certs'))
-    log('siemfwd e2e: %s, work dir %s' % (L.SIEMFWD, root))
-    results, keep = [], False
-    t_all = time.monotonic()
-    for num, name, fn in chosen:
-        label = '%s.%s' % (num, name)
-        log('=== %s: %s' % (label, fn.__doc__.split('\n')[0].strip()))
-        c = Ctx(root, certs, label)
-        t0 = time.monotonic()
-        status = 'PASS'
-        try:
-            fn(c)
-        except AssertionError as e:
-            status = 'FAIL'
-            log('  FAIL: %s' % e)
-        except Exception:      # a broken test or environment, not a siemfwd verdict
-            status = 'ERROR'
-            log('  ERROR:\n' + traceback.format_exc())
-        finally:
-            c.close()
-        if status != 'PASS' and name in EXPECTED_FAILURES:
-            log('  EXPECTED FAILURE (reported siemfwd bug): %s' % EXPECTED_FAILURES[name])
-            status = 'XFAIL'
-        elif status == 'PASS' and name in EXPECTED_FAILURES:
-            log('  note: passes now; remove it from EXPECTED_FAILURES')
-        if status in ('FAIL', 'ERROR'):
-            keep = True
-            log('  files kept in %s' % c.dir)
-        log('--- %s %s (%.1f s)' % (status, label, time.monotonic() - t0))
-        results.append((label, status))
-    log('\nsummary (%.0f s):' % (time.monotonic() - t_all))
-    for label, status in results:
-        log('  %-5s %s' % (status, label))
-    if not keep:
-        shutil.rmtree(root, ignore_errors=True)
-    return 1 if any(s in ('FAIL', 'ERROR') for _, s in results) else 0
+    return L.run_scenarios(SCENARIOS, argv, 'e2e', EXPECTED_FAILURES)
 
 
 if __name__ == '__main__':
