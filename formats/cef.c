@@ -50,36 +50,46 @@ static const char *const sev_words[] = {"Unknown", "Low", "Medium", "High", "Ver
 static const char *cef_severity(const struct sf_record *r, char *buf)
 {
     const struct sf_field *f = &r->hdr[SF_HDR_SEVERITY];
-    const char *s = sf_record_val(r, f);
-    size_t n = f->len, i = 0, w;
+    const char *word;
+    size_t wl;
+
+    if (!f->present || f->len == 0)
+        return sev_words[0];
+    if (sf_render_sev(sf_record_val(r, f), f->len, 0, buf, &word, &wl))
+        return buf;
+    for (size_t w = 0; word && w < sizeof(sev_words) / sizeof(sev_words[0]); w++)
+        if (wl == strlen(sev_words[w]) && strncasecmp(word, sev_words[w], wl) == 0)
+            return sev_words[w];
+    return sev_words[0];
+}
+
+int sf_render_sev(const char *s, size_t n, int lo, char *buf, const char **word,
+                  size_t *wlen)
+{
+    size_t i = 0;
     int neg = 0, v = 0;
 
-    if (!f->present || n == 0)
-        return sev_words[0];
     while (n && (s[n - 1] == ' ' || s[n - 1] == '\t'))
         n--;
     while (i < n && (s[i] == ' ' || s[i] == '\t'))
         i++;
     if (i < n && (s[i] == '-' || s[i] == '+'))
         neg = s[i++] == '-';
-    if (i < n && s[i] >= '0' && s[i] <= '9') {
-        for (; i < n && s[i] >= '0' && s[i] <= '9'; i++)
-            v = v > 10 ? 11 : v * 10 + (s[i] - '0');
-        if (i == n) {
-            v = neg ? 0 : v > 10 ? 10 : v;
-            buf[0] = v == 10 ? '1' : (char)('0' + v);
-            buf[1] = v == 10 ? '0' : '\0';
-            buf[2] = '\0';
-            return buf;
-        }
-        return sev_words[0];
+    *word = s + i;
+    *wlen = n - i;
+    if (i >= n || s[i] < '0' || s[i] > '9')
+        return 0;
+    for (; i < n && s[i] >= '0' && s[i] <= '9'; i++)
+        v = v > 10 ? 11 : v * 10 + (s[i] - '0');
+    if (i != n) {
+        *word = NULL;
+        return 0;
     }
-    for (w = 0; w < sizeof(sev_words) / sizeof(sev_words[0]); w++) {
-        size_t wl = strlen(sev_words[w]);
-        if (n - i == wl && strncasecmp(s + i, sev_words[w], wl) == 0)
-            return sev_words[w];
-    }
-    return sev_words[0];
+    v = neg || v < lo ? lo : v > 10 ? 10 : v;
+    buf[0] = v == 10 ? '1' : (char)('0' + v);
+    buf[1] = v == 10 ? '0' : '\0';
+    buf[2] = '\0';
+    return 1;
 }
 
 static sf_err buf_error(sf_err err, const struct sf_buf *out, const char *what,

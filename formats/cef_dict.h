@@ -43,6 +43,14 @@ struct sf_fit_unit {
 int sf_render_fit_cap(const struct sf_fit_unit *u, size_t n, size_t full,
                       size_t max_len, size_t *cap);
 
+/* Severity text shared by CEF (0-10) and LEEF sev (1-10): blanks trimmed;
+ * an integer (optional sign) is clamped to lo..10 and written to buf
+ * (>= 3 bytes), returning 1. Otherwise returns 0 with word and wlen set to
+ * the trimmed text after any sign, for the caller's word table (word NULL
+ * when it began like a number but was not one, e.g. "5x"). */
+int sf_render_sev(const char *s, size_t n, int lo, char *buf, const char **word,
+                  size_t *wlen);
+
 /* Renders one whole line with every value capped at cap bytes, appending to
  * out; with u, records each unit (at most max_units) for the solver. */
 typedef sf_err (*sf_render_line_fn)(const void *ctx, size_t cap, struct sf_buf *out,

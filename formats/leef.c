@@ -128,28 +128,13 @@ static const char *leef_sev(const char *s, size_t n, char *buf)
     static const struct { const char *w; const char *v; } words[] = {
         {"Low", "3"}, {"Medium", "6"}, {"High", "8"}, {"Very-High", "10"},
     };
-    size_t i = 0, w;
-    int neg = 0, v = 0;
+    const char *word;
+    size_t wl;
 
-    while (n && (s[n - 1] == ' ' || s[n - 1] == '\t'))
-        n--;
-    while (i < n && (s[i] == ' ' || s[i] == '\t'))
-        i++;
-    if (i < n && (s[i] == '-' || s[i] == '+'))
-        neg = s[i++] == '-';
-    if (i < n && s[i] >= '0' && s[i] <= '9') {
-        for (; i < n && s[i] >= '0' && s[i] <= '9'; i++)
-            v = v > 10 ? 11 : v * 10 + (s[i] - '0');
-        if (i != n)
-            return "1";
-        v = neg || v < 1 ? 1 : v > 10 ? 10 : v;
-        buf[0] = v == 10 ? '1' : (char)('0' + v);
-        buf[1] = v == 10 ? '0' : '\0';
-        buf[2] = '\0';
+    if (sf_render_sev(s, n, 1, buf, &word, &wl))
         return buf;
-    }
-    for (w = 0; w < sizeof(words) / sizeof(words[0]); w++)
-        if (n - i == strlen(words[w].w) && strncasecmp(s + i, words[w].w, n - i) == 0)
+    for (size_t w = 0; word && w < sizeof(words) / sizeof(words[0]); w++)
+        if (wl == strlen(words[w].w) && strncasecmp(word, words[w].w, wl) == 0)
             return words[w].v;
     return "1";
 }
