@@ -429,8 +429,12 @@ int sf_fetch_alert_key(json_object *alert, const char *id_key, const char *time_
 {
     json_object *vid, *vt;
 
+    /* An id with a NUL (JSON "\u0000") would compare, dedup and store as
+     * its C-string prefix: two alerts differing past it became one and the
+     * other was silently dropped. Refused, so the pipeline quarantines it. */
     if (!json_object_object_get_ex(alert, id_key, &vid) ||
         !json_object_is_type(vid, json_type_string) || json_object_get_string_len(vid) == 0 ||
+        strlen(json_object_get_string(vid)) != (size_t)json_object_get_string_len(vid) ||
         !json_object_object_get_ex(alert, time_key, &vt) ||
         !json_object_is_type(vt, json_type_string) ||
         sf_fetch_parse_time(json_object_get_string(vt), ms) != 0)
