@@ -22,6 +22,7 @@ const char *sf_strerror(sf_err err)
     case SF_ERR_THROTTLED: return "throttled";
     case SF_ERR_INTERNAL: return "internal error";
     case SF_ERR_INVALID: return "invalid argument";
+    case SF_ERR_STOPPED: return "stopped";
     }
     return "unknown error";
 }

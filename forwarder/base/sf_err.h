@@ -20,6 +20,7 @@ typedef enum {
     SF_ERR_THROTTLED, /* 429 / Retry-After */
     SF_ERR_INTERNAL,  /* a bug: an invariant did not hold */
     SF_ERR_INVALID,   /* bad argument or input record */
+    SF_ERR_STOPPED,   /* cancelled: stop or reload was requested */
 } sf_err;
 
 const char *sf_strerror(sf_err err);
