@@ -70,35 +70,66 @@ static void set_tail(struct sf_map_ev *ev, struct sf_map_val *v, size_t start)
     v->kind = v->len ? V_TEXT : V_MISSING;
 }
 
+/* Append one template part; *have is 0 when a reference is missing. */
+static sf_err tmpl_part(struct sf_map_ev *ev, const struct sf_map_tpart *tp,
+                        json_object *rel, int *have)
+{
+    const char *s = NULL;
+    struct sf_map_val pv;
+    sf_err err = SF_OK;
+
+    *have = 1;
+    switch (tp->kind) {
+    case TP_LIT:
+        return sf_buf_add(ev->b, tp->s, tp->len);
+    case TP_TENANT_NAME:
+    case TP_TENANT_ID:
+        if (ev->t)
+            s = tp->kind == TP_TENANT_NAME ? ev->t->name : ev->t->id;
+        *have = s && *s;
+        return *have ? sf_buf_adds(ev->b, s) : SF_OK;
+    case TP_PATH:
+        memset(&pv, 0, sizeof(pv));
+        pv.j = rel ? sf_map_path_get(&tp->path, 0, rel) : NULL;
+        pv.kind = pv.j ? V_JSON : V_MISSING;
+        err = sf_map_val_text(ev, &pv);  /* non-strings land at the tail */
+        if (!err && pv.kind == V_TEXT && pv.p)
+            err = sf_buf_add(ev->b, pv.p, pv.len);
+        *have = pv.kind == V_TEXT && pv.len > 0;
+        return err;
+    default:  /* group marks are handled by the caller */
+        return SF_OK;
+    }
+}
+
+/* No half values: a missing required reference makes the template missing,
+ * a missing reference in $[...] drops that group, literals included. */
 sf_err sf_map_tmpl_eval(struct sf_map_ev *ev, const struct sf_map_tmpl *t,
                         json_object *rel, struct sf_map_val *v)
 {
-    size_t start = ev->b->len;
+    size_t start = ev->b->len, mark = start;
     sf_err err = SF_OK;
+    int in_group = 0, skip = 0, have;
     for (size_t i = 0; i < t->n && !err; i++) {
         const struct sf_map_tpart *tp = &t->parts[i];
-        const char *s = NULL;
-        struct sf_map_val pv;
-        switch (tp->kind) {
-        case TP_LIT:
-            err = sf_buf_add(ev->b, tp->s, tp->len);
-            break;
-        case TP_TENANT_NAME:
-        case TP_TENANT_ID:
-            if (ev->t)
-                s = tp->kind == TP_TENANT_NAME ? ev->t->name : ev->t->id;
-            if (s)
-                err = sf_buf_adds(ev->b, s);
-            break;
-        case TP_PATH:
-            memset(&pv, 0, sizeof(pv));
-            pv.j = rel ? sf_map_path_get(&tp->path, 0, rel) : NULL;
-            pv.kind = pv.j ? V_JSON : V_MISSING;
-            err = sf_map_val_text(ev, &pv);  /* non-strings land at the tail */
-            if (!err && pv.kind == V_TEXT && pv.p)
-                err = sf_buf_add(ev->b, pv.p, pv.len);
-            break;
+        if (tp->kind == TP_OPT_BEGIN || tp->kind == TP_OPT_END) {
+            in_group = tp->kind == TP_OPT_BEGIN;
+            mark = ev->b->len;
+            skip = 0;
+            continue;
         }
+        if (skip)
+            continue;
+        err = tmpl_part(ev, tp, rel, &have);
+        if (err || have)
+            continue;
+        if (!in_group) {
+            sf_buf_truncate(ev->b, start);
+            set_missing(v);
+            return SF_OK;
+        }
+        sf_buf_truncate(ev->b, mark);
+        skip = 1;
     }
     if (!err)
         set_tail(ev, v, start);

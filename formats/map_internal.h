@@ -41,7 +41,13 @@ struct sf_map_path {
 
 /* ---- "${...}" templates ---- */
 
-enum sf_map_tpart_kind { TP_LIT, TP_TENANT_NAME, TP_TENANT_ID, TP_PATH };
+/* A reference outside an optional group is required: when it is missing
+ * (absent, null, "", or an unset tenant variable) the whole template is
+ * missing. $[ ... ] (TP_OPT_BEGIN .. TP_OPT_END, never nested) is written
+ * only when every reference inside it is present. */
+enum sf_map_tpart_kind {
+    TP_LIT, TP_TENANT_NAME, TP_TENANT_ID, TP_PATH, TP_OPT_BEGIN, TP_OPT_END,
+};
 
 struct sf_map_tpart {
     enum sf_map_tpart_kind kind;
@@ -159,8 +165,9 @@ const char *sf_mapc_scalar(struct sf_mapc *c, const struct sf_node *node,
 /* Parse a path; on error report "bad path '...': <why> at column N". */
 int sf_map_path_parse(struct sf_mapc *c, const struct sf_node *node, const char *kpath,
                       const char *text, size_t len, struct sf_map_path *out);
-/* Parse "text with ${tenant.name}, ${tenant.id} and ${path}" ($${ is a
- * literal "${"). */
+/* Parse "text with ${tenant.name}, ${tenant.id} and ${path}" and optional
+ * groups "$[?tid=${path}]" ($${ and $$[ are a literal "${" and "$[", $] a
+ * literal "]" inside a group). */
 int sf_map_tmpl_parse(struct sf_mapc *c, const struct sf_node *node, const char *kpath,
                       const char *text, size_t len, struct sf_map_tmpl *out);
 /* Walk a non-list path from j (borrowed). NULL when absent or JSON null. */

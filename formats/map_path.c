@@ -259,48 +259,112 @@ static int tmpl_lit(struct sf_mapc *c, struct sf_map_tpart *part, const char *s,
     return part->s ? 0 : -1;
 }
 
+/* Template parsing state: literal text is collected in buf (with the
+ * $-escapes undone) and flushed as one TP_LIT before each other part. */
+struct tparse {
+    struct sf_mapc *c;
+    const struct sf_node *node;
+    const char *kpath;
+    struct sf_map_tpart *parts;
+    size_t n;
+    char *buf;
+    size_t lit, litn;
+    size_t group;       /* column of the open "$[" (1-based), 0 outside */
+    size_t grefs;       /* references inside the open group */
+};
+
+static int flush_lit(struct tparse *tp)
+{
+    if (tp->litn > tp->lit &&
+        tmpl_lit(tp->c, &tp->parts[tp->n++], tp->buf + tp->lit, tp->litn - tp->lit))
+        return -1;
+    tp->lit = tp->litn;
+    return 0;
+}
+
+/* "$[" at column col opens a group, "]" closes it. */
+static int group_mark(struct tparse *tp, int open, size_t col)
+{
+    if (open && tp->group) {
+        sf_mapc_error(tp->c, tp->node, tp->kpath, "'$[' at column %zu: optional groups do "
+                      "not nest (the group opened at column %zu is still open)", col,
+                      tp->group);
+        return -1;
+    }
+    if (!open && tp->grefs == 0) {
+        sf_mapc_error(tp->c, tp->node, tp->kpath, "the optional group '$[' at column %zu "
+                      "holds no ${...}, so it would always be written", tp->group);
+        return -1;
+    }
+    if (flush_lit(tp))
+        return -1;
+    tp->parts[tp->n++].kind = open ? TP_OPT_BEGIN : TP_OPT_END;
+    tp->group = open ? col : 0;
+    tp->grefs = 0;
+    return 0;
+}
+
+/* One "${ref}" starting at text[i]; returns the index after '}' or 0. */
+static size_t tmpl_ref_at(struct tparse *tp, const char *text, size_t len, size_t i)
+{
+    const char *end = memchr(text + i + 2, '}', len - i - 2);
+    if (!end) {
+        sf_mapc_error(tp->c, tp->node, tp->kpath, "unclosed '${' at column %zu", i + 1);
+        return 0;
+    }
+    size_t rlen = (size_t)(end - (text + i + 2));
+    if (rlen == 0) {
+        sf_mapc_error(tp->c, tp->node, tp->kpath, "empty '${}' at column %zu", i + 1);
+        return 0;
+    }
+    if (flush_lit(tp) ||
+        tmpl_ref(tp->c, tp->node, tp->kpath, text + i + 2, rlen, &tp->parts[tp->n++]))
+        return 0;
+    tp->grefs++;
+    return (size_t)(end - text) + 1;
+}
+
 int sf_map_tmpl_parse(struct sf_mapc *c, const struct sf_node *node, const char *kpath,
                       const char *text, size_t len, struct sf_map_tmpl *out)
 {
-    size_t cap = 1, n = 0, i = 0, lit = 0, litn = 0;
-    for (size_t k = 0; k + 1 < len; k++)
-        cap += text[k] == '$' && text[k + 1] == '{' ? 2 : 0;
-    struct sf_map_tpart *parts = sf_mapc_alloc(c, cap * sizeof(*parts));
-    char *buf = sf_mapc_alloc(c, len + 1);  /* literal text with $${ unescaped */
-    if (!parts || !buf)
+    struct tparse tp = { .c = c, .node = node, .kpath = kpath };
+    size_t cap = 1, i = 0;
+    for (size_t k = 0; k < len; k++)
+        cap += text[k] == '$' || text[k] == ']' ? 2 : 0;
+    tp.parts = sf_mapc_alloc(c, cap * sizeof(*tp.parts));
+    tp.buf = sf_mapc_alloc(c, len + 1);  /* literal text with the escapes undone */
+    if (!tp.parts || !tp.buf)
         return -1;
     while (i < len) {
-        if (text[i] == '$' && i + 2 < len && text[i + 1] == '$' && text[i + 2] == '{') {
-            buf[litn++] = '$';
-            buf[litn++] = '{';
+        char d = i + 1 < len ? text[i + 1] : '\0';
+        char e = i + 2 < len ? text[i + 2] : '\0';
+        if (text[i] == '$' && d == '$' && (e == '{' || e == '[')) {
+            tp.buf[tp.litn++] = '$';
+            tp.buf[tp.litn++] = e;
             i += 3;
-            continue;
+        } else if (text[i] == '$' && d == ']' && tp.group) {
+            tp.buf[tp.litn++] = ']';
+            i += 2;
+        } else if (text[i] == '$' && d == '{') {
+            if ((i = tmpl_ref_at(&tp, text, len, i)) == 0)
+                return -1;
+        } else if ((text[i] == '$' && d == '[') || (text[i] == ']' && tp.group)) {
+            if (group_mark(&tp, text[i] == '$', i + 1))
+                return -1;
+            i += text[i] == '$' ? 2 : 1;
+        } else {
+            tp.buf[tp.litn++] = text[i++];
         }
-        if (!(text[i] == '$' && i + 1 < len && text[i + 1] == '{')) {
-            buf[litn++] = text[i++];
-            continue;
-        }
-        const char *end = memchr(text + i + 2, '}', len - i - 2);
-        if (!end) {
-            sf_mapc_error(c, node, kpath, "unclosed '${' at column %zu", i + 1);
-            return -1;
-        }
-        if (litn > lit && tmpl_lit(c, &parts[n++], buf + lit, litn - lit))
-            return -1;
-        lit = litn;
-        size_t rlen = (size_t)(end - (text + i + 2));
-        if (rlen == 0) {
-            sf_mapc_error(c, node, kpath, "empty '${}' at column %zu", i + 1);
-            return -1;
-        }
-        if (tmpl_ref(c, node, kpath, text + i + 2, rlen, &parts[n++]))
-            return -1;
-        i = (size_t)(end - text) + 1;
     }
-    if (litn > lit && tmpl_lit(c, &parts[n++], buf + lit, litn - lit))
+    if (tp.group) {
+        sf_mapc_error(c, node, kpath, "unclosed '$[' at column %zu (end the optional group "
+                      "with ']', write $] for a literal ']' inside it)", tp.group);
         return -1;
-    out->parts = parts;
-    out->n = n;
+    }
+    if (flush_lit(&tp))
+        return -1;
+    out->parts = tp.parts;
+    out->n = tp.n;
     return 0;
 }
 

@@ -211,12 +211,51 @@ static void test_constants_and_templates(void **state)
     (void)state;
     check("  - {key: cs1, value: plain text}\n"
           "  - {key: cs2, value: \"${tenant.name}/${tenant.id}\"}\n"
-          "  - {key: cs3, value: \"https://x/alerts/${id}?n=${n}&o=${obj.b}&m=${absent}\"}\n"
-          "  - {key: cs4, value: \"cost $$5 and $${literal}\"}\n"
+          "  - {key: cs3, value: \"https://x/alerts/${id}?n=${n}&o=${obj.b}$[&m=${absent}]\"}\n"
+          "  - {key: cs4, value: \"cost $$5 and $${literal} $$[x] [y] ${id}\"}\n"
           "  - {key: cs5, value: \"${['odd.key']}\", transform: [upper]}\n",
           ALERT,
           "cs1=plain text\ncs2=contoso/00000000-0000-0000-0000-000000000001\n"
-          "cs3=https://x/alerts/a1?n=42&o=x/y&m=\ncs4=cost $$5 and ${literal}\ncs5=DOTTED\n");
+          "cs3=https://x/alerts/a1?n=42&o=x/y\ncs4=cost $$5 and ${literal} $[x] [y] a1\n"
+          "cs5=DOTTED\n");
+}
+
+/* Regression: "suid=\\" / "suid=\\bob" for a logged-on user without a domain
+ * or an account name, and ".../alerts/ID?tid=" without aadTenantId. A
+ * missing required reference drops the value; $[...] drops only its part. */
+static void test_template_no_half_values(void **state)
+{
+    (void)state;
+    const char *suid = "  - {key: suid, path: \"u[*]\", transform: "
+                       "[{template: \"$[${d}\\\\]${a}\"}, {join: \"; \"}]}\n";
+    check(suid, "{\"u\":[{\"d\":\"C\",\"a\":\"liz\"},{\"a\":\"bob\"},{\"d\":\"C\"},"
+          "{\"d\":\"\",\"a\":\"jay\"},{}]}", "suid=C\\liz; bob; jay\n");
+    check(suid, "{\"u\":[{\"d\":\"C\"},{\"d\":null,\"a\":\"\"}]}", "");
+    check(suid, "{\"u\":[\"text\"]}", "");        /* not an object: no members */
+    const char *url = "  - {key: request, value: \"https://s/alerts/${id}$[?tid=${t}]\"}\n";
+    check(url, "{\"id\":\"a1\",\"t\":\"T1\"}", "request=https://s/alerts/a1?tid=T1\n");
+    check(url, "{\"id\":\"a1\"}", "request=https://s/alerts/a1\n");
+    check(url, "{\"id\":\"a1\",\"t\":null}", "request=https://s/alerts/a1\n");
+    check(url, "{\"t\":\"T1\"}", "");              /* no id: no link at all */
+    /* a missing required reference leaves the value to default: */
+    check("  - {key: msg, value: \"a ${x} b\", default: none}\n"
+          "  - {key: act, value: \"$[${x}]$[${y}$]]-${z}\"}\n"
+          "  - {key: cat, value: \"$[<${x}|${y}>]\"}\n",
+          "{\"y\":2,\"z\":\"z\"}", "msg=none\nact=2]-z\n");
+    /* tenant variables count as references too */
+    struct sf_map *m = compile_ok(cef_map("  - {key: cs1, value: \"t=${tenant.name}\"}\n"
+                                          "  - {key: cs2, value: \"x$[/${tenant.id}]\"}\n"),
+                                  SF_MAP_CEF);
+    struct sf_record r;
+    char err[128];
+    json_object *a = json_tokener_parse("{}");
+    sf_record_init(&r);
+    assert_int_equal(sf_map_eval(m, a, NULL, &r, err, sizeof(err)), SF_OK);
+    assert_int_equal(r.n, 1);
+    assert_string_equal(sf_record_val(&r, &r.fields[0]), "x");
+    json_object_put(a);
+    sf_record_free(&r);
+    sf_map_free(m);
 }
 
 static void test_time_transforms(void **state)
@@ -384,11 +423,11 @@ static void test_header_and_reuse(void **state)
     assert_string_equal(eval_dump(m, "{\"title\":\"second\"}", &r), "cat=second\n");
     assert_int_equal(r.n, 1);
     assert_string_equal(sf_record_val(&r, &r.hdr[SF_HDR_NAME]), "second");
-    /* no tenant info: tenant variables are empty */
+    /* no tenant info: a template needing a tenant variable is missing */
     char err[128];
     json_object *a = json_tokener_parse("{}");
     assert_int_equal(sf_map_eval(m, a, NULL, &r, err, sizeof(err)), SF_OK);
-    assert_string_equal(sf_record_val(&r, &r.hdr[SF_HDR_PRODUCT]), "Defender for ");
+    assert_false(r.hdr[SF_HDR_PRODUCT].present);
     json_object_put(a);
     /* not an object */
     a = json_tokener_parse("[1,2]");
@@ -554,6 +593,18 @@ static void test_errors_transforms(void **state)
     expect_error(cef_map("  - {key: cat, value: \"${a[*]}\"}\n"), SF_MAP_CEF,
                  "t.yaml:4: fields[0].value: '${a[*]}': a list path ([*]) cannot be used in "
                  "a template");
+    expect_error(cef_map("  - {key: cat, value: \"${a}$[x${b}\"}\n"), SF_MAP_CEF,
+                 "t.yaml:4: fields[0].value: unclosed '$[' at column 5 (end the optional "
+                 "group with ']', write $] for a literal ']' inside it)");
+    expect_error(cef_map("  - {key: cat, value: \"$[${a}$[${b}]]\"}\n"), SF_MAP_CEF,
+                 "t.yaml:4: fields[0].value: '$[' at column 7: optional groups do not nest "
+                 "(the group opened at column 1 is still open)");
+    expect_error(cef_map("  - {key: cat, value: \"${a}$[?x=1]\"}\n"), SF_MAP_CEF,
+                 "t.yaml:4: fields[0].value: the optional group '$[' at column 5 holds no "
+                 "${...}, so it would always be written");
+    expect_error(cef_map("  - key: cat\n    path: a\n    transform: [{template: \"$[${d}\"}]\n"),
+                 SF_MAP_CEF, "t.yaml:6: fields[0].transform[0]: unclosed '$[' at column 1 (end "
+                 "the optional group with ']', write $] for a literal ']' inside it)");
 }
 
 static void test_errors_leef_options(void **state)
@@ -622,6 +673,7 @@ int main(void)
         cmocka_unit_test(test_path_errors),
         cmocka_unit_test(test_value_types),
         cmocka_unit_test(test_constants_and_templates),
+        cmocka_unit_test(test_template_no_half_values),
         cmocka_unit_test(test_time_transforms),
         cmocka_unit_test(test_case_lookup),
         cmocka_unit_test(test_host_domain),
