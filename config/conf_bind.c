@@ -8,9 +8,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "sf_conf.h"
+#include "sf_log.h"
+#include "sf_redact.h"
 
 #define KPATH_MAX 256
 #define SECRET_FILE_MAX 65536
@@ -431,6 +434,10 @@ static int bind_secret(struct ctx *c, const struct sf_node *node, const char *kp
     else if (rc == 0 && !(*slot = strdup(b.data)))
         rc = NOMEM;
     wipe_buf(&b);
+    /* Known from here on to the one redactor: whatever a server echoes
+     * back is masked before it is logged or stored (DESIGN.md §4). */
+    if (rc == 0 && *slot && sf_redact_add(*slot) == SF_ERR_NOMEM)
+        rc = NOMEM;
     return rc;
 }
 

@@ -15,6 +15,7 @@
 #include <openssl/rand.h>
 #include <openssl/x509.h>
 
+#include "sf_redact.h"
 #include "source.h"
 
 #define SF_ASSERTION_TTL_S 600   /* the doc suggests 5-10 minutes */
@@ -199,11 +200,22 @@ void sf_auth_error_sentence(const char *desc, const char *secret, char *buf, siz
         }
         len++;
     }
+    /* Redact the whole sentence, then cut it to n: a secret (in any form
+     * sf_redact knows) across the cut is not left half visible. */
+    char *full = malloc(len + 1);
+    const char *src = full ? full : desc;
+    if (full) {
+        memcpy(full, desc, len);
+        full[len] = '\0';
+        len = sf_redact(full, len + 1);
+    }
     for (size_t i = 0; i < len && k + 1 < n; i++) {
-        unsigned char ch = (unsigned char)desc[i];
+        unsigned char ch = (unsigned char)src[i];
         buf[k++] = ch < 0x20 || ch == 0x7f ? ' ' : (char)ch;
     }
     buf[k] = '\0';
+    free(full);
+    sf_redact(buf, n);
     if (!secret || strlen(secret) < 4)
         return;
     while ((hit = strstr(buf, secret)) != NULL) {

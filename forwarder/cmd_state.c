@@ -7,6 +7,7 @@
 #include "sf_cli.h"
 #include "sf_config.h"
 #include "sf_outrun.h"
+#include "sf_redact.h"
 #include "sf_state.h"
 
 struct sf_config *sf_cli_load_config(const char *path, int *rc);
@@ -26,16 +27,17 @@ static void fmt_time(int64_t ms, char *buf, size_t n)
 static void print_row(void *opaque, const char *tenant, const char *output,
                       const struct sf_cursor *c)
 {
-    char wm[32], ok[32], lag[32];
+    char wm[32], ok[32], lag[32], error[sizeof(c->last_error)];
     fmt_time(c->watermark_ms, wm, sizeof(wm));
     fmt_time(c->last_success_ms, ok, sizeof(ok));
     if (c->watermark_ms > 0)
         snprintf(lag, sizeof(lag), "%llds", (long long)(sf_now_ms() - c->watermark_ms) / 1000);
     else
         snprintf(lag, sizeof(lag), "-");
+    /* rows stored before the redactor existed may still quote a secret */
+    sf_redact_copy(error, sizeof(error), c->last_error);
     printf("%-20s %-14s %-21s %8s %-21s %10llu %6llu  %s\n", tenant, output, wm, lag, ok,
-           (unsigned long long)c->delivered, (unsigned long long)c->quarantined,
-           c->last_error);
+           (unsigned long long)c->delivered, (unsigned long long)c->quarantined, error);
     (*(int *)opaque)++;
 }
 

@@ -1,14 +1,19 @@
 /* quarantine.c - append rejected records to state_dir/quarantine/<output>.jsonl
- * as one JSON object per line: time, tenant, output, alert_id, reason, record. */
+ * as one JSON object per line: time, tenant, output, alert_id, reason, record.
+ * Known secrets are redacted from reason; symlinks are never followed. */
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 #include <json-c/json.h>
 
 #include "sf_quarantine.h"
+#include "sf_redact.h"
 
 static pthread_mutex_t qlock = PTHREAD_MUTEX_INITIALIZER;
 
@@ -26,7 +31,15 @@ sf_err sf_quarantine_write(const char *state_dir, const char *output, const char
     json_object_object_add(o, "tenant", json_object_new_string(tenant ? tenant : ""));
     json_object_object_add(o, "output", json_object_new_string(output));
     json_object_object_add(o, "alert_id", json_object_new_string(alert_id ? alert_id : ""));
-    json_object_object_add(o, "reason", json_object_new_string(reason ? reason : ""));
+    /* reasons quote servers (HEC's refusal text): no known secret is kept */
+    char *red = strdup(reason ? reason : "");
+    if (!red) {
+        json_object_put(o);
+        return SF_ERR_NOMEM;
+    }
+    sf_redact(red, strlen(red) + 1);
+    json_object_object_add(o, "reason", json_object_new_string(red));
+    free(red);
     json_object_object_add(o, "record", json_object_new_string_len(record ? record : "",
                                                                    (int)len));
     const char *line = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN);

@@ -9,7 +9,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
+#include "sf_redact.h"
 #include "sf_state.h"
 
 struct sf_state {
@@ -283,16 +285,22 @@ sf_err sf_state_note(struct sf_state *st, const char *tenant, const char *output
                      const char *error, int64_t now_ms)
 {
     sf_err err = SF_OK;
+    /* Errors quote servers: stored only once every known secret is out. */
+    char *red = error && *error ? strdup(error) : NULL;
 
+    if (red)
+        sf_redact(red, strlen(red) + 1);
     pthread_mutex_lock(&st->lock);
     if (ensure_row(st, tenant, output) != 0)
         err = SF_ERR_IO;
     bind_pair(st->note, tenant, output);
-    sqlite3_bind_text(st->note, 3, error ? error : "", -1, SQLITE_STATIC);
+    sqlite3_bind_text(st->note, 3, red ? red : error && *error ? "(error text lost: out of"
+                      " memory)" : "", -1, SQLITE_TRANSIENT);
     sqlite3_bind_int64(st->note, 4, now_ms);
     if (step_done(st->note) != 0)
         err = SF_ERR_IO;
     pthread_mutex_unlock(&st->lock);
+    free(red);
     return err;
 }
 

@@ -1,6 +1,7 @@
 /* sf_log.h - one event per line on stderr, logfmt (default) or JSON, with
  * the tenant and output the event concerns. Thread-safe (one write(2) per
- * line). Callers must never pass secrets. */
+ * line). Callers must never pass secrets; as a last line of defence every
+ * message passes sf_redact (sf_redact.h) first. */
 #ifndef SF_LOG_H
 #define SF_LOG_H
 
