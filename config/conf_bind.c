@@ -373,6 +373,11 @@ static int read_secret_file(struct ctx *c, const struct sf_node *node, const cha
         rc = report(c, node, kpath, "cannot read secret file %s: %s", path, strerror(errno));
         goto out;
     }
+    struct stat sb;
+    if (fstat(fd, &sb) == 0 && (sb.st_mode & (S_IROTH | S_IWOTH)))
+        sf_warn(NULL, NULL, "%s:%d: %s: secret file %s is %s by every user (mode %04o);"
+                " chmod o-rwx it", node->file ? node->file : "-", node->line, kpath, path,
+                sb.st_mode & S_IWOTH ? "writable" : "readable", (unsigned)(sb.st_mode & 07777));
     for (;;) {
         ssize_t n = read(fd, buf + len, SECRET_FILE_MAX + 1 - len);
         if (n < 0 && errno == EINTR)

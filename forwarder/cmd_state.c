@@ -69,7 +69,8 @@ int sf_cmd_state(int argc, char **argv)
     if (!cfg)
         return rc;
     struct sf_state *st = NULL;
-    if (sf_state_open(cfg->state_dir, 0, &st, errbuf, sizeof(errbuf)) != SF_OK) {
+    /* Read-only: looking must not create state_dir or a database. */
+    if (sf_state_open_readonly(cfg->state_dir, &st, errbuf, sizeof(errbuf)) != SF_OK) {
         fprintf(stderr, "siemfwd state: %s\n", errbuf);
         sf_config_free(cfg);
         return SF_EXIT_FAIL;

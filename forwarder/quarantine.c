@@ -23,6 +23,7 @@ sf_err sf_quarantine_write(const char *state_dir, const char *output, const char
 {
     char path[4096];
     sf_err err = SF_OK;
+    int dfd = -1, fd = -1;
     json_object *o = json_object_new_object();
 
     if (!o)
@@ -50,17 +51,34 @@ sf_err sf_quarantine_write(const char *state_dir, const char *output, const char
         err = SF_ERR_IO;
         goto out;
     }
-    snprintf(path, sizeof(path), "%s/quarantine/%s.jsonl", state_dir, output);
-    FILE *fp = fopen(path, "a");
+    /* Neither the directory nor the file may be a symlink: whoever planted
+     * one would have us append to a file of their choosing. */
+    dfd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (dfd < 0) {
+        err = SF_ERR_IO;
+        goto out;
+    }
+    snprintf(path, sizeof(path), "%s.jsonl", output);
+    fd = openat(dfd, path, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+    if (fd < 0) {
+        err = SF_ERR_IO;
+        goto out;
+    }
+    FILE *fp = fdopen(fd, "a");
     if (!fp) {
         err = SF_ERR_IO;
         goto out;
     }
+    fd = -1;   /* fp owns it */
     if (fprintf(fp, "%s\n", line) < 0)
         err = SF_ERR_IO;
     if (fclose(fp) != 0)
         err = SF_ERR_IO;
 out:
+    if (fd >= 0)
+        close(fd);
+    if (dfd >= 0)
+        close(dfd);
     pthread_mutex_unlock(&qlock);
     json_object_put(o);
     return err;

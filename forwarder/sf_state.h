@@ -26,11 +26,16 @@ struct sf_seen {
     int quarantined;          /* 1: rejected permanently (counted apart) */
 };
 
-/* Open (create) state_dir/siemfwd.db; state_dir is created 0700. sync_full
- * selects synchronous=FULL (survives power loss) over NORMAL (survives
- * process crash, faster). */
+/* Open (create) state_dir/siemfwd.db; state_dir is created 0700. An
+ * existing state_dir owned by another user (root aside) or writable by group
+ * or others is refused (SF_ERR_CONFIG). sync_full selects synchronous=FULL
+ * (survives power loss) over NORMAL (survives process crash, faster). */
 sf_err sf_state_open(const char *state_dir, int sync_full, struct sf_state **out,
                      char *errbuf, size_t errlen);
+/* Open an existing state_dir/siemfwd.db for reading only (`siemfwd state`):
+ * creates nothing; SF_ERR_NOTFOUND when it does not exist. */
+sf_err sf_state_open_readonly(const char *state_dir, struct sf_state **out, char *errbuf,
+                              size_t errlen);
 void sf_state_close(struct sf_state *st);
 
 sf_err sf_state_cursor(struct sf_state *st, const char *tenant, const char *output,
@@ -50,7 +55,8 @@ sf_err sf_state_advance(struct sf_state *st, const char *tenant, const char *out
  * forward with the clock. No effect on a cursor that has a watermark. */
 sf_err sf_state_start(struct sf_state *st, const char *tenant, const char *output,
                       int64_t watermark_ms);
-/* Remember the last error ("" or NULL clears it) and the attempt time. */
+/* Remember the last error ("" or NULL clears it; known secrets are
+ * redacted first, sf_redact.h) and the attempt time. */
 sf_err sf_state_note(struct sf_state *st, const char *tenant, const char *output,
                      const char *error, int64_t now_ms);
 

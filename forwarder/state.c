@@ -65,35 +65,73 @@ static int make_dir(const char *dir)
     return -1;
 }
 
-sf_err sf_state_open(const char *state_dir, int sync_full, struct sf_state **out,
-                     char *errbuf, size_t errlen)
+/* Cursors and quarantine files are trusted on the next start: a state_dir
+ * another user can write to (or owns) lets that user rewrite them or plant
+ * symlinks. Root's directories are trusted, as root can do that anyway. */
+static sf_err check_dir(const char *dir, char *errbuf, size_t errlen)
+{
+    struct stat sb;
+
+    if (stat(dir, &sb) != 0) {
+        sf_errf(errbuf, errlen, "state_dir %s: %s", dir, strerror(errno));
+        return SF_ERR_IO;
+    }
+    if (sb.st_uid != geteuid() && sb.st_uid != 0) {
+        sf_errf(errbuf, errlen, "state_dir %s is owned by uid %u, not by siemfwd's uid %u:"
+                " refusing to trust it (chown it or choose another state_dir)", dir,
+                (unsigned)sb.st_uid, (unsigned)geteuid());
+        return SF_ERR_CONFIG;
+    }
+    if (sb.st_mode & (S_IWGRP | S_IWOTH)) {
+        sf_errf(errbuf, errlen, "state_dir %s is writable by %s (mode %04o): refusing to"
+                " trust it (chmod go-w %s)", dir, sb.st_mode & S_IWOTH ? "every user" :
+                "its group", (unsigned)(sb.st_mode & 07777), dir);
+        return SF_ERR_CONFIG;
+    }
+    return SF_OK;
+}
+
+static sf_err open_db(const char *state_dir, int sync_full, int readonly,
+                      struct sf_state **out, char *errbuf, size_t errlen)
 {
     struct sf_state *st = calloc(1, sizeof(*st));
     char path[4096];
     sf_err err = SF_OK;
+    struct stat sb;
+
+    if (!st)
+        return SF_ERR_NOMEM;
     sqlite3_stmt **stmts[] = { &st->get, &st->seen, &st->mark, &st->ensure,
                                &st->advance, &st->prune, &st->note, &st->count,
                                &st->start };
 
-    if (!st)
-        return SF_ERR_NOMEM;
     pthread_mutex_init(&st->lock, NULL);
-    if (make_dir(state_dir) != 0) {
+    if (!readonly && make_dir(state_dir) != 0) {
         sf_errf(errbuf, errlen, "state_dir %s: cannot create: %s", state_dir, strerror(errno));
         err = SF_ERR_IO;
         goto out;
     }
+    if (!readonly && (err = check_dir(state_dir, errbuf, errlen)) != SF_OK)
+        goto out;
     snprintf(path, sizeof(path), "%s/siemfwd.db", state_dir);
-    if (sqlite3_open_v2(path, &st->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
+    if (readonly && stat(path, &sb) != 0) {
+        sf_errf(errbuf, errlen, "%s: %s (has siemfwd run with this state_dir?)", path,
+                strerror(errno));
+        err = errno == ENOENT ? SF_ERR_NOTFOUND : SF_ERR_IO;
+        goto out;
+    }
+    if (sqlite3_open_v2(path, &st->db, (readonly ? SQLITE_OPEN_READONLY :
+                        SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE) |
                         SQLITE_OPEN_FULLMUTEX, NULL) != SQLITE_OK) {
         err = db_err(st, errbuf, errlen, path);
         goto out;
     }
     sqlite3_busy_timeout(st->db, 5000);
-    if (sqlite3_exec(st->db, "PRAGMA journal_mode=WAL;", NULL, NULL, NULL) != SQLITE_OK ||
-        sqlite3_exec(st->db, sync_full ? "PRAGMA synchronous=FULL;" :
-                     "PRAGMA synchronous=NORMAL;", NULL, NULL, NULL) != SQLITE_OK ||
-        sqlite3_exec(st->db, schema, NULL, NULL, NULL) != SQLITE_OK) {
+    if (!readonly &&
+        (sqlite3_exec(st->db, "PRAGMA journal_mode=WAL;", NULL, NULL, NULL) != SQLITE_OK ||
+         sqlite3_exec(st->db, sync_full ? "PRAGMA synchronous=FULL;" :
+                      "PRAGMA synchronous=NORMAL;", NULL, NULL, NULL) != SQLITE_OK ||
+         sqlite3_exec(st->db, schema, NULL, NULL, NULL) != SQLITE_OK)) {
         err = db_err(st, errbuf, errlen, path);
         goto out;
     }
@@ -110,6 +148,18 @@ out:
     }
     *out = st;
     return SF_OK;
+}
+
+sf_err sf_state_open(const char *state_dir, int sync_full, struct sf_state **out,
+                     char *errbuf, size_t errlen)
+{
+    return open_db(state_dir, sync_full, 0, out, errbuf, errlen);
+}
+
+sf_err sf_state_open_readonly(const char *state_dir, struct sf_state **out, char *errbuf,
+                              size_t errlen)
+{
+    return open_db(state_dir, 0, 1, out, errbuf, errlen);
 }
 
 void sf_state_close(struct sf_state *st)

@@ -160,8 +160,10 @@ static void test_cef_defender_graph(void **state)
     expect(&r, "suid", NULL);              /* loggedOnUsers: [] */
     expect(&r, "cs2", TENANT_ID);
     expect_label(&r, "cs2", "TenantId");
-    expect(&r, "cs3", "28282");
-    expect_label(&r, "cs3", "IncidentId");
+    expect(&r, "cs3", "da637551227677560813_-961444813");
+    expect_label(&r, "cs3", "AlertId");
+    expect(&r, "cn3", "28282");
+    expect_label(&r, "cn3", "IncidentId");
     expect(&r, "flexString2", "contoso");
     expect(&r, "start", "1619423150116");
     expect(&r, "end", "1619942218222");
@@ -313,7 +315,10 @@ static void test_mde_maps(void **state)
            "?tid=a839b112-1253-6432-9bf6-94542403f21c");
     expect(&r, "rt", "1611693237722");              /* 2021-01-26T20:33:57.7220239Z */
     expect(&r, "cs2", TENANT_ID);
-    expect(&r, "cs3", "1126093");                   /* a JSON number here */
+    expect(&r, "cs3", "da637472900382838869_1364969609");
+    expect_label(&r, "cs3", "AlertId");
+    expect(&r, "cn3", "1126093");                   /* a JSON number here */
+    expect_label(&r, "cn3", "IncidentId");
     expect(&r, "start", "1611693092956");
     expect(&r, "end", "1611693093057");
     expect(&r, "act", "New");
@@ -369,6 +374,8 @@ static void test_siem_maps(void **state)
     expect(&r, "cs2", TENANT_ID);
     expect(&r, "deviceExternalId", "deadbeef000040830ee54503926f556dcaf82bb0");
     expect(&r, "msg", "Test Alert");
+    expect(&r, "cs3", "da637370718981685665_16349121:R4xEdgAvDb2LQl3BgHoA3NYqKmRSiIAG7dpxAJCYZhY=");
+    expect_label(&r, "cs3", "DetectionId");
 
     /* the documented TRUE/FALSE -> 1/0 for the AV booleans */
     json_object_object_add(alert, "RemediationIsSuccess", json_object_new_boolean(1));
@@ -393,6 +400,79 @@ static void test_siem_maps(void **state)
     sf_map_free(m);
 }
 
+/* Regression: externalId is cut at the dictionary's 40 characters, so a
+ * 52-character Graph id could not be traced back; cs3 keeps it whole. */
+static void test_long_alert_id_kept_whole(void **state)
+{
+    (void)state;
+    static const char *const id = "adda21de253ca551df2175818825088751ac4ed5e365dae35a1a";
+    static const struct { const char *map, *sample, *key, *idkey; } t[] = {
+        { "cef-defender.yaml", "graph-alerts_v2.json", "cs3", "id" },
+        { "cef-mde.yaml", "mde-api-alerts.json", "cs3", "id" },
+        { "cef-siem.yaml", "siem-api-alerts.json", "cs3", "AlertId" },
+    };
+    for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+        struct sf_map *m = load(t[i].map, SF_MAP_CEF);
+        json_object *alert = sample(t[i].sample);
+        struct sf_record r;
+        struct sf_buf out;
+        char err[256];
+        json_object_object_add(alert, t[i].idkey, json_object_new_string(id));
+        json_object_object_del(alert, "FullId");
+        sf_record_init(&r);
+        sf_buf_init(&out, 0);
+        eval(m, alert, &r);
+        expect(&r, t[i].key, id);
+        assert_int_equal(sf_render_cef(&r, NULL, &out, err, sizeof(err)), SF_OK);
+        assert_non_null(strstr(out.data, " externalId=adda21de253ca551df2175818825088751ac4ed5 "));
+        assert_non_null(strstr(out.data, " cs3=adda21de253ca551df2175818825088751ac4ed5e365dae35a1a "));
+        sf_buf_free(&out);
+        sf_record_free(&r);
+        json_object_put(alert);
+        sf_map_free(m);
+    }
+}
+
+/* Regression: "suid=\\" and "suid=\\bob" for logged-on users without a
+ * domain or an account, and ".../alerts/ID?tid=" without aadTenantId. */
+static void test_no_dangling_templates(void **state)
+{
+    (void)state;
+    struct sf_map *m = load("cef-defender.yaml", SF_MAP_CEF);
+    json_object *alert = sample("graph-alerts_v2.json"), *ev;
+    struct sf_record r;
+    sf_record_init(&r);
+    assert_true(json_object_object_get_ex(alert, "evidence", &ev));
+    json_object_object_add(json_object_array_get_idx(ev, 0), "loggedOnUsers",
+                           obj("[{\"accountName\":\"bob\"},{\"domainName\":\"CONTOSO\"},"
+                               "{\"accountName\":\"liz\",\"domainName\":\"\"},"
+                               "{\"accountName\":\"jay\",\"domainName\":\"CONTOSO\"}]"));
+    eval(m, alert, &r);
+    expect(&r, "suid", "bob; liz; CONTOSO\\jay");
+    json_object_object_add(json_object_array_get_idx(ev, 0), "loggedOnUsers",
+                           obj("[{\"domainName\":\"CONTOSO\"},{\"accountName\":null}]"));
+    eval(m, alert, &r);
+    expect(&r, "suid", NULL);
+    sf_map_free(m);
+    json_object_put(alert);
+
+    alert = sample("mde-api-alerts.json");
+    json_object_object_del(alert, "aadTenantId");
+    m = load("cef-mde.yaml", SF_MAP_CEF);
+    eval(m, alert, &r);
+    expect(&r, "flexString1", "https://security.microsoft.com/alerts/da637472900382838869_1364969609");
+    sf_map_free(m);
+    m = load("leef-mde.yaml", SF_MAP_LEEF);
+    eval(m, alert, &r);
+    expect(&r, "alertWebUrl", "https://security.microsoft.com/alerts/da637472900382838869_1364969609");
+    json_object_object_add(alert, "aadTenantId", json_object_new_string(""));
+    eval(m, alert, &r);
+    expect(&r, "alertWebUrl", "https://security.microsoft.com/alerts/da637472900382838869_1364969609");
+    sf_record_free(&r);
+    json_object_put(alert);
+    sf_map_free(m);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -402,6 +482,8 @@ int main(void)
         cmocka_unit_test(test_leef_defender_graph),
         cmocka_unit_test(test_mde_maps),
         cmocka_unit_test(test_siem_maps),
+        cmocka_unit_test(test_long_alert_id_kept_whole),
+        cmocka_unit_test(test_no_dangling_templates),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
