@@ -4,6 +4,7 @@
  * It does not retry or authenticate; callers own request strings. */
 #include <ctype.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,8 +25,10 @@ struct sf_http {
     CURL *curl;
     char *ca_file;               /* owned copy */
     size_t max_response;
+    const _Atomic int *abort_flag; /* borrowed; NULL: never abort */
     struct sf_http_resp *cur;    /* response being filled; borrowed */
     int over_limit;              /* the body hit max_response */
+    int aborted;                 /* the abort flag cancelled this transfer */
     char cerr[CURL_ERROR_SIZE];
 };
 
@@ -74,6 +77,21 @@ static size_t on_header(char *p, size_t size, size_t nmemb, void *ud)
     return n;
 }
 
+/* libcurl calls this during every phase (resolve, connect, TLS, waiting
+ * for an answer), at least about once a second when nothing moves: a hung
+ * peer cannot hold a stop or reload for a whole http.timeout. */
+static int on_progress(void *ud, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
+                       curl_off_t ulnow)
+{
+    struct sf_http *h = ud;
+
+    (void)dltotal, (void)dlnow, (void)ultotal, (void)ulnow;
+    if (atomic_load(h->abort_flag) == 0)
+        return 0;
+    h->aborted = 1;
+    return 1;   /* curl aborts with CURLE_ABORTED_BY_CALLBACK */
+}
+
 #define SYSTEM_CA_PATH "/etc/ssl/certs"
 
 /* Add ca_file to the store curl already filled with the default bundle, so
@@ -114,6 +132,11 @@ static sf_err setup_handle(struct sf_http *h, const struct sf_http_opts *o,
     rc |= curl_easy_setopt(e, CURLOPT_HEADERDATA, h);
     if (o->user_agent)
         rc |= curl_easy_setopt(e, CURLOPT_USERAGENT, o->user_agent);
+    if (h->abort_flag) {
+        rc |= curl_easy_setopt(e, CURLOPT_NOPROGRESS, 0L);
+        rc |= curl_easy_setopt(e, CURLOPT_XFERINFOFUNCTION, on_progress);
+        rc |= curl_easy_setopt(e, CURLOPT_XFERINFODATA, h);
+    }
     /* Trust the system store through its hashed directory, which OpenSSL
      * reads lazily, rather than the bundle file, which every new connection
      * (one per worker) would otherwise parse whole: ~140 PEM certificates,
@@ -149,6 +172,7 @@ sf_err sf_http_new(const struct sf_http_opts *o, struct sf_http **out,
     if (!h)
         goto out;
     h->max_response = o->max_response ? o->max_response : SF_BUF_DEFAULT_MAX;
+    h->abort_flag = o->abort_flag;
     if (o->ca_file && !(h->ca_file = strdup(o->ca_file)))
         goto out;
     h->curl = curl_easy_init();
@@ -189,7 +213,7 @@ void sf_http_resp_free(struct sf_http_resp *rs)
 }
 
 static sf_err map_curl_error(struct sf_http *h, CURLcode rc, const char *url,
-                             char *errbuf, size_t errlen)
+                             size_t max_response, char *errbuf, size_t errlen)
 {
     const char *why = h->cerr[0] ? h->cerr : curl_easy_strerror(rc);
     const char *path = strstr(url, "://");
@@ -197,9 +221,13 @@ static sf_err map_curl_error(struct sf_http *h, CURLcode rc, const char *url,
     path = path ? strchr(path + 3, '/') : NULL;
     if (!path)
         path = "/";
+    if (h->aborted) {
+        sf_errf(errbuf, errlen, "%.*s: stopped", (int)strcspn(path, "?"), path);
+        return SF_ERR_STOPPED;
+    }
     if (h->over_limit || rc == CURLE_FILESIZE_EXCEEDED) {
         sf_errf(errbuf, errlen, "%.*s: response larger than %zu bytes",
-                (int)strcspn(path, "?"), path, h->max_response);
+                (int)strcspn(path, "?"), path, max_response);
         return SF_ERR_LIMIT;
     }
     sf_errf(errbuf, errlen, "%.*s: %s", (int)strcspn(path, "?"), path, why);
@@ -213,16 +241,24 @@ sf_err sf_http_do(struct sf_http *h, const struct sf_http_req *rq,
 {
     struct curl_slist *hl = NULL, *tmp;
     CURL *e = h->curl;
+    size_t max = rq->max_response && rq->max_response < h->max_response ? rq->max_response
+                                                                        : h->max_response;
     CURLcode rc;
     sf_err err = SF_OK;
 
     rs->status = 0;
     rs->retry_after_ms = -1;
     sf_buf_reset(&rs->body);
-    rs->body.max = h->max_response;
+    rs->body.max = max;
     h->cur = rs;
     h->over_limit = 0;
+    h->aborted = 0;
     h->cerr[0] = '\0';
+    if (h->abort_flag && atomic_load(h->abort_flag)) {
+        h->aborted = 1;
+        err = map_curl_error(h, CURLE_ABORTED_BY_CALLBACK, rq->url, max, errbuf, errlen);
+        goto out;
+    }
     for (size_t i = 0; rq->headers && rq->headers[i]; i++) {
         tmp = curl_slist_append(hl, rq->headers[i]);
         if (!tmp) {
@@ -234,6 +270,7 @@ sf_err sf_http_do(struct sf_http *h, const struct sf_http_req *rq,
     }
     curl_easy_setopt(e, CURLOPT_URL, rq->url);
     curl_easy_setopt(e, CURLOPT_HTTPHEADER, hl);
+    curl_easy_setopt(e, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)max);
     if (strcmp(rq->method, "POST") == 0) {
         curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)rq->body_len);
         curl_easy_setopt(e, CURLOPT_POSTFIELDS, rq->body ? rq->body : "");
@@ -243,7 +280,7 @@ sf_err sf_http_do(struct sf_http *h, const struct sf_http_req *rq,
     rc = curl_easy_perform(e);
     curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &rs->status);
     if (rc != CURLE_OK)
-        err = map_curl_error(h, rc, rq->url, errbuf, errlen);
+        err = map_curl_error(h, rc, rq->url, max, errbuf, errlen);
 out:
     /* Headers carry bearer tokens: wipe curl's copies before freeing. */
     for (tmp = hl; tmp; tmp = tmp->next)

@@ -16,6 +16,8 @@ struct sf_http_opts {
     const char *ca_file;      /* extra trust added to the system store, or NULL */
     long timeout_ms;          /* whole transfer; <= 0 means 30 s */
     size_t max_response;      /* body limit in bytes; 0 means SF_BUF_DEFAULT_MAX */
+    const _Atomic int *abort_flag; /* borrowed; nonzero cancels the transfer in
+                                    * flight (SF_ERR_STOPPED); NULL: never */
 };
 
 struct sf_http_req {
@@ -24,6 +26,7 @@ struct sf_http_req {
     const char *const *headers; /* NULL-terminated "Name: value" list, or NULL */
     const char *body;         /* POST body (form-encoded), or NULL */
     size_t body_len;
+    size_t max_response;      /* tighter body limit for this call; 0: the client's */
 };
 
 struct sf_http_resp {
@@ -43,7 +46,10 @@ void sf_http_resp_free(struct sf_http_resp *rs);
 
 /* Perform one request. SF_OK when a complete response (any status) was
  * received; SF_ERR_TIMEOUT, SF_ERR_NETWORK, SF_ERR_LIMIT (body larger than
- * max_response) otherwise. rs->status is set whenever a status line came. */
+ * max_response) or SF_ERR_STOPPED ("stopped": the abort flag was set before
+ * or during the call; noticed within about a second, libcurl's progress
+ * interval when idle) otherwise. rs->status is set whenever a status line
+ * came. */
 sf_err sf_http_do(struct sf_http *h, const struct sf_http_req *rq,
                   struct sf_http_resp *rs, char *errbuf, size_t errlen);
 
