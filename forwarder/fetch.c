@@ -2,12 +2,14 @@
  * authenticated GETs with one token renewal on 401, bounded 5xx retries,
  * status classification, page checks, alert keys, consent URL.
  * Per-API URL building and paging live in source_*.c; tokens in auth.c. */
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <time.h>
 
+#include "sf_log.h"
 #include "sf_time.h"
 #include "source.h"
 
@@ -16,13 +18,15 @@
 #define BACKOFF_CAP_MS 1000
 #define DEFAULT_THROTTLE_MS 60000
 #define MAX_SPLIT_DEPTH 48     /* 2^48 ms is ~8900 years: every window fits */
+#define SLEEP_SLICE_MS 50      /* backoff sleeps watch the abort flag this often */
 
 sf_err sf_api_client_new(const struct sf_fetch_opts *o, struct sf_token_cache *tc,
                          struct sf_api_client **out)
 {
     struct sf_api_client *c = calloc(1, sizeof(*c));
     struct sf_http_opts ho = { .ca_file = o->ca_file, .timeout_ms = o->timeout_ms,
-                               .max_response = o->max_response };
+                               .max_response = o->max_response,
+                               .abort_flag = o->abort_flag };
     char ua[160];
     sf_err err = SF_ERR_NOMEM;
 
@@ -38,6 +42,9 @@ sf_err sf_api_client_new(const struct sf_fetch_opts *o, struct sf_token_cache *t
     sf_http_resp_init(&c->resp);
     c->tc = tc;
     c->timeout_ms = o->timeout_ms;
+    c->abort_flag = o->abort_flag;
+    c->max_retry_after_ms = o->max_retry_after_ms > 0 ? o->max_retry_after_ms
+                                                      : SF_FETCH_MAX_RETRY_AFTER_MS;
     c->seed = (unsigned int)time(NULL) ^ (unsigned int)(uintptr_t)c;
     *out = c;
     c = NULL;   /* handed to the caller */
@@ -87,18 +94,41 @@ const char *sf_fetch_url_path(const char *url, char *buf, size_t n)
     return buf;
 }
 
-static void backoff(struct sf_api_client *c, int attempt)
+int sf_fetch_stopped(const _Atomic int *abort_flag, const struct sf_fetch_tenant *t,
+                     struct sf_fetch_status *st)
+{
+    if (!abort_flag || atomic_load(abort_flag) == 0)
+        return 0;
+    sf_errf(st->msg, sizeof(st->msg), "tenant %s: stopped (shutdown or reload)", t->name);
+    return 1;
+}
+
+/* Sleep ms in slices; 1 as soon as the abort flag is set. */
+static int sleep_unless_stopped(const _Atomic int *abort_flag, long ms)
+{
+    struct timespec ts;
+
+    while (ms > 0) {
+        long slice = ms < SLEEP_SLICE_MS ? ms : SLEEP_SLICE_MS;
+        if (abort_flag && atomic_load(abort_flag))
+            return 1;
+        ts.tv_sec = slice / 1000;
+        ts.tv_nsec = (slice % 1000) * 1000000L;
+        nanosleep(&ts, NULL);
+        ms -= slice;
+    }
+    return abort_flag && atomic_load(abort_flag);
+}
+
+static int backoff(struct sf_api_client *c, int attempt)
 {
     long base = BACKOFF_BASE_MS << attempt;
     long ms;
-    struct timespec ts;
 
     if (base > BACKOFF_CAP_MS)
         base = BACKOFF_CAP_MS;
     ms = base / 2 + rand_r(&c->seed) % (base / 2 + 1);   /* "equal jitter" */
-    ts.tv_sec = ms / 1000;
-    ts.tv_nsec = (ms % 1000) * 1000000L;
-    nanosleep(&ts, NULL);
+    return sleep_unless_stopped(c->abort_flag, ms);
 }
 
 sf_err sf_fetch_send(struct sf_api_client *c, const struct sf_http_req *rq,
@@ -110,8 +140,8 @@ sf_err sf_fetch_send(struct sf_api_client *c, const struct sf_http_req *rq,
     /* Two more tries for 5xx, timeouts and network errors; backoff sleeps
      * total at most 150+300 .. 300+600 ms, well under 2 s. */
     for (int attempt = 0; attempt < SEND_TRIES; attempt++) {
-        if (attempt)
-            backoff(c, attempt - 1);
+        if ((attempt && backoff(c, attempt - 1)) || sf_fetch_stopped(c->abort_flag, t, st))
+            return SF_ERR_STOPPED;
         why[0] = '\0';
         err = sf_http_do(c->http, rq, &c->resp, why, sizeof(why));
         st->http_status = c->resp.status;
@@ -124,6 +154,23 @@ sf_err sf_fetch_send(struct sf_api_client *c, const struct sf_http_req *rq,
         return SF_OK;   /* a 5xx after all tries: the caller classifies it */
     sf_errf(st->msg, sizeof(st->msg), "tenant %s: %s %s", t->name, rq->method, why);
     return err;
+}
+
+void sf_fetch_cap_retry_after(const struct sf_api_client *c, const struct sf_fetch_tenant *t,
+                              struct sf_fetch_status *st)
+{
+    int64_t cap = c ? c->max_retry_after_ms : SF_FETCH_MAX_RETRY_AFTER_MS;
+    size_t len = strlen(st->msg);
+
+    /* One hostile or broken answer must not park a tenant for a day
+     * (sf_http_parse_retry_after's own bound). */
+    if (st->retry_after_ms <= cap)
+        return;
+    sf_warn(t->name, NULL, "Retry-After of %lld s capped to %lld s (http.max_retry_after)",
+            (long long)(st->retry_after_ms / 1000), (long long)(cap / 1000));
+    snprintf(st->msg + len, sizeof(st->msg) - len, " (Retry-After %lld s capped to %lld s)",
+             (long long)(st->retry_after_ms / 1000), (long long)(cap / 1000));
+    st->retry_after_ms = cap;
 }
 
 /* "code: first sentence" from {"error": {"code", "message"}} (common-errors.md). */
@@ -170,6 +217,7 @@ static sf_err api_status(struct sf_fetch_ctx *fx, const char *url)
     sf_errf(st->msg, sizeof(st->msg), "tenant %s: GET %s: HTTP %ld%s: %s", fx->t->name,
             sf_fetch_url_path(url, path, sizeof(path)), rs->status,
             rs->status == 401 ? " with a fresh token" : "", text);
+    sf_fetch_cap_retry_after(fx->c, fx->t, st);
     return err;
 }
 
@@ -216,8 +264,12 @@ static sf_err api_get_json(struct sf_fetch_ctx *fx, const char *url, json_object
     fx->type->audience(fx->api_base, aud, sizeof(aud));
     for (int tries = 0; tries < 2; tries++) {
         err = sf_auth_get(c, fx->t, aud, fx->type->token_v1, &token, fx->st);
-        if (!err)
-            err = sf_buf_printf(&authz, "Authorization: Bearer %s", token);
+        if (!err && sf_buf_printf(&authz, "Authorization: Bearer %s", token) != SF_OK) {
+            /* not reached with sf_auth's token bound; never an empty message */
+            sf_errf(fx->st->msg, sizeof(fx->st->msg), "tenant %s: access token of %zu "
+                    "bytes does not fit the Authorization header", fx->t->name, strlen(token));
+            err = SF_ERR_PARSE;
+        }
         if (err)
             goto out;
         const char *headers[] = { authz.data, "Accept: application/json",
@@ -270,6 +322,23 @@ sf_err sf_fetch_page_alerts(struct sf_fetch_ctx *fx, json_object *page, const ch
     return SF_ERR_PARSE;
 }
 
+sf_err sf_fetch_get_page(struct sf_fetch_ctx *fx, const char *url, json_object **page)
+{
+    char path[256];
+
+    *page = NULL;
+    if (sf_fetch_stopped(fx->abort_flag, fx->t, fx->st))
+        return SF_ERR_STOPPED;
+    if (fx->pages >= fx->max_pages) {
+        sf_errf(fx->st->msg, sizeof(fx->st->msg), "tenant %s: GET %s: more than %d requests "
+                "for one window; the API's paging does not end, window abandoned",
+                fx->t->name, sf_fetch_url_path(url, path, sizeof(path)), fx->max_pages);
+        return SF_ERR_LIMIT;
+    }
+    fx->pages++;
+    return fx->get_json(fx, url, page);
+}
+
 sf_err sf_fetch_deliver(struct sf_fetch_ctx *fx, json_object *alerts)
 {
     if (json_object_array_length(alerts) == 0)
@@ -306,7 +375,8 @@ sf_err sf_fetch_bisect(struct sf_fetch_ctx *fx, int64_t from_ms, int64_t until_m
     sf_err err = read_range(fx, from_ms, until_ms);
     int64_t mid;
 
-    if (err != SF_ERR_LIMIT || until_ms - from_ms <= 1 || depth >= fx->max_split_depth)
+    if (err != SF_ERR_LIMIT || until_ms - from_ms <= 1 || depth >= fx->max_split_depth ||
+        fx->pages >= fx->max_pages)
         return err;
     /* Too much for one response: re-read the halves, older half first so
      * pages stay in time order. */
@@ -340,6 +410,8 @@ sf_err sf_fetch_ctx_init(struct sf_fetch_ctx *fx, struct sf_api_client *c,
     fx->type = type_of(t->source);
     fx->get_json = api_get_json;
     fx->max_split_depth = MAX_SPLIT_DEPTH;
+    fx->abort_flag = c ? c->abort_flag : NULL;
+    fx->max_pages = SF_FETCH_MAX_PAGES;
     if (!fx->type || !t->tenant_id || !t->client_id) {
         sf_errf(st->msg, sizeof(st->msg), "tenant %s: source, tenant_id and client_id are required",
                 t->name ? t->name : "?");
@@ -387,7 +459,7 @@ sf_err sf_fetch_probe(struct sf_api_client *c, const struct sf_fetch_tenant *t,
     if (!err)
         err = fx.type->probe_url(&fx, &url);
     if (!err)
-        err = fx.get_json(&fx, url.data, &page);
+        err = sf_fetch_get_page(&fx, url.data, &page);
     if (!err)
         err = sf_fetch_page_alerts(&fx, page, url.data, &alerts);
     json_object_put(page);

@@ -36,7 +36,21 @@ struct sf_fetch_opts {
     const char *ca_file;       /* extra trust, or NULL */
     long timeout_ms;           /* per HTTP call */
     size_t max_response;       /* bytes; larger bodies are an error */
+    /* Borrowed (e.g. &pipeline->stop), read by every worker; must outlive
+     * the clients. Once nonzero, calls in flight (token or API) are
+     * cancelled within about a second and paging ends before the next page:
+     * sf_fetch_window and sf_fetch_probe return SF_ERR_STOPPED, st->msg
+     * "tenant NAME: stopped ...". NULL: never. */
+    const _Atomic int *abort_flag;
+    /* Cap on a server's Retry-After (http.max_retry_after); a longer one is
+     * cut to this and logged. <= 0: SF_FETCH_MAX_RETRY_AFTER_MS. */
+    int64_t max_retry_after_ms;
 };
+
+#define SF_FETCH_MAX_RETRY_AFTER_MS ((int64_t)10 * 60 * 1000)
+/* Requests one sf_fetch_window may make (pages, window splits, retried
+ * boundaries): a paging link that never ends fails the window instead. */
+#define SF_FETCH_MAX_PAGES 10000
 
 /* Token cache shared by all worker threads (internally locked). Holds the
  * secrets' products (tokens); never logs them. */
@@ -70,8 +84,10 @@ typedef sf_err (*sf_page_fn)(void *opaque, json_object *alerts);
  * page by page. Handles token renewal (a 401 renews once), nextLink paging
  * with fallback to time-boundary paging, MDE window splitting when a page is
  * full. Returns SF_OK, SF_ERR_THROTTLED (st->retry_after_ms), SF_ERR_AUTH,
- * SF_ERR_HTTP, SF_ERR_NETWORK, SF_ERR_TIMEOUT, SF_ERR_PARSE (malformed page),
- * SF_ERR_LIMIT (response too large), or the page callback's error. */
+ * SF_ERR_HTTP, SF_ERR_NETWORK, SF_ERR_TIMEOUT, SF_ERR_PARSE (malformed page or
+ * token, a nextLink loop), SF_ERR_LIMIT (response too large, or more than
+ * SF_FETCH_MAX_PAGES requests), SF_ERR_STOPPED (the abort flag), or the page
+ * callback's error. Pages already handed to on_page stay delivered. */
 sf_err sf_fetch_window(struct sf_api_client *c, const struct sf_fetch_tenant *t,
                        int64_t from_ms, int64_t until_ms,
                        sf_page_fn on_page, void *opaque, struct sf_fetch_status *st);

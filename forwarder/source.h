@@ -18,6 +18,8 @@ struct sf_api_client {
     struct sf_token_cache *tc;    /* borrowed, shared */
     unsigned int seed;            /* backoff jitter */
     long timeout_ms;
+    const _Atomic int *abort_flag; /* borrowed (sf_fetch_opts); NULL: never */
+    int64_t max_retry_after_ms;   /* > 0 */
 };
 
 struct sf_source_type;
@@ -34,6 +36,9 @@ struct sf_fetch_ctx {
     const char *api_base;         /* t->api_base or the source default */
     int page_size;                /* t->page_size or the source default */
     int max_split_depth;          /* bound on window bisection */
+    const _Atomic int *abort_flag; /* c->abort_flag; tests set their own */
+    int max_pages;                /* SF_FETCH_MAX_PAGES; tests lower it */
+    int pages;                    /* requests made by this window so far */
     sf_err (*get_json)(struct sf_fetch_ctx *fx, const char *url, json_object **out);
     void *test;                   /* for fake transports */
 };
@@ -65,6 +70,17 @@ sf_err sf_fetch_ctx_init(struct sf_fetch_ctx *fx, struct sf_api_client *c,
  * tenant and URL path when the page has the wrong shape. */
 sf_err sf_fetch_page_alerts(struct sf_fetch_ctx *fx, json_object *page, const char *url,
                             json_object **alerts);
+/* GET one page through fx->get_json, after checking the abort flag and
+ * the window's request budget: every source reads every page through this,
+ * so an endless run of empty pages still notices a stop. SF_ERR_STOPPED or
+ * SF_ERR_LIMIT (naming the tenant) without a request, else get_json's. */
+sf_err sf_fetch_get_page(struct sf_fetch_ctx *fx, const char *url, json_object **page);
+/* 1 (with st->msg "tenant NAME: stopped ...") if the abort flag is set. */
+int sf_fetch_stopped(const _Atomic int *abort_flag, const struct sf_fetch_tenant *t,
+                     struct sf_fetch_status *st);
+/* Cut st->retry_after_ms to c's cap, logging and noting it in st->msg. */
+void sf_fetch_cap_retry_after(const struct sf_api_client *c, const struct sf_fetch_tenant *t,
+                              struct sf_fetch_status *st);
 /* Hand a non-empty array to on_page; empty arrays are skipped. */
 sf_err sf_fetch_deliver(struct sf_fetch_ctx *fx, json_object *alerts);
 /* Sort an alerts array by the source's last-update time, ascending. */
@@ -77,7 +93,8 @@ typedef sf_err (*sf_range_fn)(struct sf_fetch_ctx *fx, int64_t from_ms, int64_t 
 sf_err sf_fetch_bisect(struct sf_fetch_ctx *fx, int64_t from_ms, int64_t until_ms,
                        int depth, sf_range_fn read_range);
 /* Send with retries of 5xx, timeouts and network errors (3 tries, backoff
- * with jitter under 2 s in total). SF_OK with c->resp filled otherwise. */
+ * with jitter under 2 s in total, slept in slices that watch the abort
+ * flag). SF_OK with c->resp filled otherwise; SF_ERR_STOPPED on abort. */
 sf_err sf_fetch_send(struct sf_api_client *c, const struct sf_http_req *rq,
                      const struct sf_fetch_tenant *t, struct sf_fetch_status *st);
 /* Append api_base without trailing slashes, then path. */

@@ -4,6 +4,7 @@
  * (and $skip paging of one instant when a whole page shares it).
  * It does not dedup: restarting with `ge` re-reads ties on purpose. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -11,6 +12,7 @@
 
 #define GRAPH_DEFAULT_BASE "https://graph.microsoft.com"
 #define GRAPH_MAX_SKIP_PAGES 100   /* per 1 ms instant */
+#define GRAPH_MAX_EMPTY_RUN 100    /* empty pages in a row that still have a nextLink */
 
 /* Hosts whose origin is itself the token audience (1.2); anything else
  * (emulators, proxies) is taken as the commercial cloud. */
@@ -80,8 +82,65 @@ struct graph_walk {
     int64_t until;
     int64_t max_seen;    /* largest lastUpdateDateTime delivered */
     int deep;            /* the current URL is a nextLink */
+    int empty_run;       /* empty pages in a row */
+    uint64_t *seen;      /* hashes of the URLs this window read (owned) */
+    size_t nseen, cap;
     char warn[300];      /* set when alerts at one instant were skipped */
 };
+
+static uint64_t url_hash(const char *s)
+{
+    uint64_t h = 0xcbf29ce484222325ULL;   /* FNV-1a 64 */
+
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 0x100000001b3ULL;
+    return h;
+}
+
+/* Note a URL about to be read. A nextLink leading back to one (A -> B -> A)
+ * would page forever: SF_ERR_PARSE. Bounded by SF_FETCH_MAX_PAGES. */
+static sf_err remember(struct sf_fetch_ctx *fx, struct graph_walk *w, const char *from,
+                       const char *url)
+{
+    uint64_t h = url_hash(url), *grown;
+    char path[256];
+
+    for (size_t i = 0; i < w->nseen; i++) {
+        if (w->seen[i] != h)
+            continue;
+        sf_errf(fx->st->msg, sizeof(fx->st->msg), "tenant %s: GET %s: @odata.nextLink leads "
+                "back to a page this window already read (a paging loop); window abandoned",
+                fx->t->name, sf_fetch_url_path(from, path, sizeof(path)));
+        return SF_ERR_PARSE;
+    }
+    if (w->nseen == w->cap) {
+        size_t cap = w->cap ? w->cap * 2 : 64;
+        if (!(grown = realloc(w->seen, cap * sizeof(*grown))))
+            return SF_ERR_NOMEM;
+        w->seen = grown;
+        w->cap = cap;
+    }
+    w->seen[w->nseen++] = h;
+    return SF_OK;
+}
+
+/* Follow next from url: a loop, or a long run of empty pages that keep
+ * pointing further, is a server that would never let the window end. */
+static sf_err follow(struct sf_fetch_ctx *fx, struct graph_walk *w, const char *url,
+                     size_t count, const char *next)
+{
+    char path[256];
+
+    w->empty_run = count ? 0 : w->empty_run + 1;
+    if (w->empty_run >= GRAPH_MAX_EMPTY_RUN) {
+        sf_errf(fx->st->msg, sizeof(fx->st->msg), "tenant %s: GET %s: %d empty pages in a "
+                "row, each with an @odata.nextLink (paging that does not end); window "
+                "abandoned", fx->t->name, sf_fetch_url_path(url, path, sizeof(path)),
+                w->empty_run);
+        return SF_ERR_LIMIT;
+    }
+    return remember(fx, w, url, next);
+}
 
 static void note_times(json_object *alerts, struct graph_walk *w)
 {
@@ -102,7 +161,7 @@ static sf_err read_page(struct sf_fetch_ctx *fx, struct graph_walk *w, const cha
 
     json_object_put(*page);
     *page = NULL;
-    err = fx->get_json(fx, url, page);
+    err = sf_fetch_get_page(fx, url, page);
     if (!err)
         err = sf_fetch_page_alerts(fx, *page, url, &alerts);
     if (err)
@@ -184,6 +243,8 @@ static sf_err graph_window(struct sf_fetch_ctx *fx, int64_t from_ms, int64_t unt
 
     sf_buf_init(&url, 64 * 1024);
     err = sf_graph_url(&url, fx->api_base, w.from, until_ms, fx->t->filter, fx->page_size, 0);
+    if (!err)
+        err = remember(fx, &w, url.data, url.data);
     while (!err) {
         err = read_page(fx, &w, url.data, &page, &count);
         if (err == SF_ERR_HTTP && w.deep && fx->st->http_status == 400) {
@@ -193,10 +254,14 @@ static sf_err graph_window(struct sf_fetch_ctx *fx, int64_t from_ms, int64_t unt
             sf_buf_reset(&url);
             err = sf_graph_url(&url, fx->api_base, w.from, until_ms, fx->t->filter,
                                fx->page_size, 0);
+            if (!err)
+                err = remember(fx, &w, url.data, url.data);
             continue;
         }
         if (!err)
             err = next_link(fx, page, url.data, &next);
+        if (!err && next)
+            err = follow(fx, &w, url.data, count, next);
         if (err || !next)
             break;
         sf_buf_reset(&url);
@@ -205,6 +270,7 @@ static sf_err graph_window(struct sf_fetch_ctx *fx, int64_t from_ms, int64_t unt
     }
     json_object_put(page);
     sf_buf_free(&url);
+    free(w.seen);
     if (!err && w.warn[0])
         snprintf(fx->st->msg, sizeof(fx->st->msg), "%s", w.warn);
     return err;

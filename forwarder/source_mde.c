@@ -57,7 +57,7 @@ static sf_err mde_page(struct sf_fetch_ctx *fx, int64_t from_ms, int64_t until_m
     sf_buf_init(&url, 16 * 1024);
     err = sf_mde_url(&url, fx->api_base, from_ms, until_ms, top, skip);
     if (!err)
-        err = fx->get_json(fx, url.data, &page);
+        err = sf_fetch_get_page(fx, url.data, &page);
     if (!err)
         err = sf_fetch_page_alerts(fx, page, url.data, &alerts);
     if (err)

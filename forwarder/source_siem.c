@@ -80,7 +80,7 @@ static sf_err siem_range(struct sf_fetch_ctx *fx, int64_t from_ms, int64_t until
     sf_buf_init(&url, 16 * 1024);
     err = sf_siem_url(&url, fx->api_base, from_ms, until_ms);
     if (!err)
-        err = fx->get_json(fx, url.data, &page);
+        err = sf_fetch_get_page(fx, url.data, &page);
     if (!err)
         err = sf_fetch_page_alerts(fx, page, url.data, &alerts);
     if (!err)

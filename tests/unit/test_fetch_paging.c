@@ -5,6 +5,7 @@
  * callback errors. No network; the fake evaluates the real URLs we build. */
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -30,6 +31,10 @@ struct fake {
     int skip_400_from;    /* graph: $skip >= this answers 400 (0: never) */
     int skip_calls;       /* calls with a $skip / $skiptoken */
     const char *body;     /* fixed response body instead of the data */
+    int endless;          /* graph: pages that never end (enum endless) */
+    int stop_at_call;     /* sets stop during this call (0: never) */
+    _Atomic int stop;     /* the window's abort flag */
+    int max_pages;        /* the window's request budget (0: default) */
     int calls;
     char first_url[1024];
     char url[3][1024];    /* calls 2..4, for exact checks */
@@ -99,6 +104,30 @@ static json_object *render(const struct fake *f, int i)
     return o;
 }
 
+enum endless { ENDLESS_EMPTY = 1, ENDLESS_CYCLE, ENDLESS_FULL };
+
+/* A server whose paging never ends: empty pages with ever new links, links
+ * that go round (A -> B -> A), or one alert a page with ever new links. */
+static json_object *endless_page(const struct fake *f)
+{
+    json_object *page = json_object_new_object(), *arr = json_object_new_array();
+    int k = f->endless == ENDLESS_CYCLE ? f->calls % 2 : f->calls;
+    char next[256], id[16], when[40];
+
+    if (f->endless == ENDLESS_FULL) {
+        json_object *o = json_object_new_object();
+        snprintf(id, sizeof(id), "e%d", f->calls);
+        sf_fetch_format_time(T0 + f->calls, when, sizeof(when));
+        json_object_object_add(o, "id", json_object_new_string(id));
+        json_object_object_add(o, "lastUpdateDateTime", json_object_new_string(when));
+        json_object_array_add(arr, o);
+    }
+    snprintf(next, sizeof(next), "https://graph.test/v1.0/security/alerts_v2?$skiptoken=%d", k);
+    json_object_object_add(page, "value", arr);
+    json_object_object_add(page, "@odata.nextLink", json_object_new_string(next));
+    return page;
+}
+
 static sf_err fake_get(struct sf_fetch_ctx *fx, const char *url, json_object **out)
 {
     struct fake *f = fx->test;
@@ -114,6 +143,12 @@ static sf_err fake_get(struct sf_fetch_ctx *fx, const char *url, json_object **o
         snprintf(f->url[f->calls - 1], sizeof(f->url[0]), "%s", url);
     f->calls++;
     assert_true(f->calls < 500);   /* a loop that never ends fails here */
+    if (f->stop_at_call && f->calls == f->stop_at_call)
+        atomic_store(&f->stop, 1);
+    if (f->endless) {
+        *out = endless_page(f);
+        return SF_OK;
+    }
     if (f->body) {
         *out = json_tokener_parse(f->body);
         return SF_OK;
@@ -210,6 +245,9 @@ static sf_err run(struct fake *f, struct got *g, int page_size, int64_t from, in
     assert_int_equal(sf_fetch_ctx_init(&fx, NULL, &t, st), SF_OK);
     fx.get_json = fake_get;
     fx.test = f;
+    fx.abort_flag = &f->stop;
+    if (f->max_pages)
+        fx.max_pages = f->max_pages;
     fx.on_page = collect;
     fx.opaque = g;
     return fx.type->window(&fx, from, until);
@@ -400,6 +438,77 @@ static void test_graph_foreign_nextlink(void **state)
     assert_int_equal(g.n, 4);
     assert_string_equal(st.msg, "tenant contoso: GET /v1.0/security/alerts_v2: "
                         "@odata.nextLink is not a new URL on the API host");
+}
+
+/* Regression (issue 10 B1): empty pages whose nextLink never ends kept
+ * `run --once` running forever. */
+static void test_graph_endless_empty_pages(void **state)
+{
+    struct fake f = { .src = SF_SRC_GRAPH, .endless = ENDLESS_EMPTY };
+    struct got g = { 0 };
+    struct sf_fetch_status st;
+    (void)state;
+
+    assert_int_equal(run(&f, &g, 4, T0, T0 + HOUR, &st), SF_ERR_LIMIT);
+    assert_int_equal(f.calls, 100);
+    assert_int_equal(g.pages, 0);
+    assert_string_equal(st.msg, "tenant contoso: GET /v1.0/security/alerts_v2: 100 empty pages "
+                        "in a row, each with an @odata.nextLink (paging that does not end); "
+                        "window abandoned");
+}
+
+/* Regression (issue 10 B1): nextLinks going round A -> B -> A. */
+static void test_graph_nextlink_cycle(void **state)
+{
+    struct fake f = { .src = SF_SRC_GRAPH, .endless = ENDLESS_CYCLE };
+    struct got g = { 0 };
+    struct sf_fetch_status st;
+    (void)state;
+
+    assert_int_equal(run(&f, &g, 4, T0, T0 + HOUR, &st), SF_ERR_PARSE);
+    /* first query -> A (1), A -> B (0), B -> A: seen */
+    assert_int_equal(f.calls, 3);
+    assert_string_equal(st.msg, "tenant contoso: GET /v1.0/security/alerts_v2: "
+                        "@odata.nextLink leads back to a page this window already read "
+                        "(a paging loop); window abandoned");
+}
+
+/* Regression (issue 10 B1): pages with alerts and ever new links stop at
+ * the window's request budget (SF_FETCH_MAX_PAGES, lowered here). */
+static void test_graph_page_budget(void **state)
+{
+    struct fake f = { .src = SF_SRC_GRAPH, .endless = ENDLESS_FULL, .max_pages = 50 };
+    struct got g = { 0 };
+    struct sf_fetch_status st;
+    (void)state;
+
+    assert_int_equal(run(&f, &g, 4, T0, T0 + HOUR, &st), SF_ERR_LIMIT);
+    assert_int_equal(f.calls, 50);
+    assert_int_equal(g.pages, 50);
+    assert_string_equal(st.msg, "tenant contoso: GET /v1.0/security/alerts_v2: more than 50 "
+                        "requests for one window; the API's paging does not end, window "
+                        "abandoned");
+}
+
+/* Regression (issue 10 B1): stop was only noticed by the page callback,
+ * which empty pages never reach; now every page checks it. */
+static void test_stop_checked_on_every_page(void **state)
+{
+    struct fake f = { .src = SF_SRC_GRAPH, .endless = ENDLESS_EMPTY, .stop_at_call = 5 };
+    struct fake m = { .src = SF_SRC_MDE };
+    struct got g = { 0 };
+    struct sf_fetch_status st;
+    (void)state;
+
+    assert_int_equal(run(&f, &g, 4, T0, T0 + HOUR, &st), SF_ERR_STOPPED);
+    assert_int_equal(f.calls, 5);
+    assert_int_equal(g.pages, 0);
+    assert_string_equal(st.msg, "tenant contoso: stopped (shutdown or reload)");
+    /* Set before the window: not one request (MDE splits stop too). */
+    atomic_store(&m.stop, 1);
+    add(&m, "a", T0 + 1);
+    assert_int_equal(run(&m, &g, 4, T0, T0 + HOUR, &st), SF_ERR_STOPPED);
+    assert_int_equal(m.calls, 0);
 }
 
 static void test_page_callback_error_stops(void **state)
@@ -602,6 +711,10 @@ int main(void)
         cmocka_unit_test(test_graph_tie_at_window_end),
         cmocka_unit_test(test_graph_first_page_400_is_an_error),
         cmocka_unit_test(test_graph_foreign_nextlink),
+        cmocka_unit_test(test_graph_endless_empty_pages),
+        cmocka_unit_test(test_graph_nextlink_cycle),
+        cmocka_unit_test(test_graph_page_budget),
+        cmocka_unit_test(test_stop_checked_on_every_page),
         cmocka_unit_test(test_page_callback_error_stops),
         cmocka_unit_test(test_page_shapes),
         cmocka_unit_test(test_mde_split_full_pages),
