@@ -15,6 +15,7 @@ import argparse
 import base64
 import json
 import os
+import random
 import re
 import ssl
 import sys
@@ -97,21 +98,25 @@ class State:
         self.max_event_size = args.max_event_size
         self.unhealthy_until = 0.0
         self.busy = 0
+        self.busy_ratio = args.busy_ratio
+        self.rng = random.Random(1)     # busy_ratio draws: the same sequence every run
         self.internal_error = 0
         self.reset()
 
     def reset(self):
         self.channels = {}        # channel -> {"next": int, "pending": {id: entry}}
         self.indexed = []
+        self.times = []           # parallel to indexed: {received, indexed, acked}
         self.indexed_count = 0
         self.stats = {"connections": 0, "requests": 0, "event_posts": 0, "raw_posts": 0, "gzip_posts": 0,
                       "plain_posts": 0, "ack_polls": 0, "health_checks": 0,
                       "bytes_in": 0, "bytes_decoded": 0, "codes": {}, "http": {}}
 
-    def index(self, envelopes):
+    def index(self, envelopes, times):
         self.indexed_count += len(envelopes)
         if self.store:
             self.indexed.extend(envelopes)
+            self.times.extend([times] * len(envelopes))
 
     def settle(self, now):
         """Pending acks whose delay passed turn true: their events count."""
@@ -119,7 +124,7 @@ class State:
             for entry in ch["pending"].values():
                 if not entry["done"] and entry["ready"] is not None and now >= entry["ready"]:
                     entry["done"] = True
-                    self.index(entry["events"])
+                    self.index(entry["events"], entry["times"])
 
     def control(self, req):
         now = time.time()
@@ -132,6 +137,8 @@ class State:
                 setattr(self, key, int(req[key]))
         if "ack_delay" in req:
             self.ack_delay = float(req["ack_delay"])
+        if "busy_ratio" in req:
+            self.busy_ratio = float(req["busy_ratio"])
         if "ack_never" in req:
             self.ack_never = bool(req["ack_never"])
         if "store" in req:
@@ -143,7 +150,8 @@ class State:
 
     def settings(self):
         return {"unhealthy_for": max(0.0, self.unhealthy_until - time.time()),
-                "busy": self.busy, "internal_error": self.internal_error,
+                "busy": self.busy, "busy_ratio": self.busy_ratio,
+                "internal_error": self.internal_error,
                 "ack_delay": self.ack_delay, "ack_never": self.ack_never,
                 "max_content_length": self.max_content_length,
                 "max_event_size": self.max_event_size, "store": self.store,
@@ -356,8 +364,10 @@ class Handler(BaseHTTPRequestHandler):
         elif path == "/_emu/events":
             with st.lock:
                 st.settle(time.time())
-                body = json.dumps({"count": st.indexed_count, "events": st.indexed},
-                                  separators=(",", ":")).encode()
+                out = {"count": st.indexed_count, "events": st.indexed}
+                if query.get("times", ["0"])[0] not in ("", "0"):
+                    out["times"] = st.times
+                body = json.dumps(out, separators=(",", ":")).encode()
             self.reply(200, None, body=body)
         elif path == "/_emu/stats":
             with st.lock:
@@ -425,6 +435,8 @@ class Handler(BaseHTTPRequestHandler):
                 if getattr(st, mode) > 0:
                     setattr(st, mode, getattr(st, mode) - 1)
                     raise HecError(code)
+            if st.busy_ratio > 0 and st.rng.random() < st.busy_ratio:
+                raise HecError(9)
         if sick:
             raise HecError(9)
         data, enc = self.decode(body, st)
@@ -453,15 +465,20 @@ class Handler(BaseHTTPRequestHandler):
             st.stats["raw_posts" if raw else "event_posts"] += 1
             st.stats["gzip_posts" if gz else "plain_posts"] += 1
             st.stats["bytes_decoded"] += decoded
+            now = time.time()
             if err is not None or not token["ack"]:
-                st.index(good)
+                # a failed batch's indexed prefix was never acknowledged to the client
+                st.index(good, {"received": now, "indexed": now,
+                                "acked": None if err is not None else now})
                 ack_id = None
             else:
                 chan = st.channels.setdefault(ch, {"next": 0, "pending": {}})
                 ack_id = chan["next"]
                 chan["next"] += 1
-                ready = None if st.ack_never else time.time() + st.ack_delay
-                chan["pending"][ack_id] = {"ready": ready, "done": False, "events": good}
+                ready = None if st.ack_never else now + st.ack_delay
+                chan["pending"][ack_id] = {"ready": ready, "done": False, "events": good,
+                                           "times": {"received": now, "indexed": ready,
+                                                     "acked": None}}
         if err is not None:
             raise err
         self.reply_code(0, extra=None if ack_id is None else {"ackId": ack_id})
@@ -490,6 +507,7 @@ class Handler(BaseHTTPRequestHandler):
                 e = pending.get(i)
                 out[str(i)] = bool(e and e["done"])
                 if out[str(i)]:
+                    e["times"]["acked"] = time.time()
                     del pending[i]     # answered true once, then forgotten
         self.reply(200, {"acks": out})
 
@@ -535,6 +553,8 @@ def main():
     ap.add_argument("--ack-delay", type=float, default=0.2,
                     help="seconds until an ackId turns true")
     ap.add_argument("--ack-never", action="store_true", help="ackIds never turn true")
+    ap.add_argument("--busy-ratio", type=float, default=0.0,
+                    help="share of event POSTs answered 503 code 9 at random (0..1)")
     ap.add_argument("--max-content-length", type=int, default=838860800)
     ap.add_argument("--max-event-size", type=int, default=5242880)
     ap.add_argument("--no-store", action="store_true", help="count events, keep none")
