@@ -23,15 +23,16 @@
 #define C8 SP, SP, SP, SP, SP, SP, SP, SP
 
 /* §1.4 header fields: '\' -> "\\", '|' -> "\|", CR, LF, every other C0
- * control and DEL -> space; '=' and everything else verbatim. */
+ * control and DEL -> space (and, through DEL, C1 controls, U+2028 and
+ * U+2029: see sf_utf8_escape); '=' and everything else verbatim. */
 static const unsigned char cef_hdr_esc[128] = {
     C8, C8, C8, C8,
     ['\\'] = SF_UTF8_ESC('\\'), ['|'] = SF_UTF8_ESC('|'), [0x7F] = SP,
 };
 
 /* §1.4 extension values: '\' -> "\\", '=' -> "\=", LF -> "\n", CR -> "\r",
- * TAB, other C0 controls and DEL -> space; '|' verbatim (liblognorm rejects
- * "\|" in extensions). */
+ * TAB, other C0 controls and DEL -> space, and so C1 controls (NEL), U+2028
+ * and U+2029 too; '|' verbatim (liblognorm rejects "\|" in extensions). */
 static const unsigned char cef_ext_esc[128] = {
     SP, SP, SP, SP, SP, SP, SP, SP,
     SP, SP, SF_UTF8_ESC('n'), SP, SP, SF_UTF8_ESC('r'), SP, SP,
@@ -103,6 +104,23 @@ static sf_err buf_error(sf_err err, const struct sf_buf *out, const char *what,
     return err;
 }
 
+/* A value ends where the next " key=" begins, so trailing spaces are not
+ * delimited: liblognorm keeps them, syslog-ng trims them, and a strict
+ * parser rejects "key=v  next=". CEF has no escape for a space, so spaces
+ * (and controls already turned into spaces) at the end of an escaped
+ * extension value are dropped; this runs after any cut, which can expose a
+ * space. An escape sequence never ends in a space. Returns how many bytes
+ * of the last w were removed. */
+static size_t trim_trailing_spaces(struct sf_buf *out, size_t w)
+{
+    size_t t = 0;
+
+    while (t < w && out->data[out->len - 1 - t] == ' ')
+        t++;
+    sf_buf_truncate(out, out->len - t);
+    return t;
+}
+
 /* Append the five escaped header slots, each followed by '|'. */
 static sf_err cef_header(const struct sf_record *r, size_t cap, struct sf_buf *out,
                          struct sf_fit_unit *u, size_t *nu)
@@ -164,7 +182,8 @@ static sf_err cef_line(const struct sf_record *r, const char *sev, size_t cap,
                                  k->max_chars, cap, &w);
         if (err)
             break;
-        if (w == 0) {                    /* capped to nothing: drop the key too */
+        w -= trim_trailing_spaces(out, w);
+        if (w == 0) {                    /* capped or trimmed to nothing: drop the key */
             sf_buf_truncate(out, mark);
             continue;
         }

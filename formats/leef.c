@@ -16,7 +16,8 @@
 #define EVENT_ID_MAX 255   /* §2.1: EventID at most 255 (bytes, per the issue) */
 
 /* §2.3 has no escape mechanism, so header fields get replacements, never
- * backslash escapes: '|' -> '/', CR, LF, TAB, other C0 controls and DEL -> space.
+ * backslash escapes: '|' -> '/', CR, LF, TAB, other C0 controls and DEL -> space
+ * (with DEL: C1 controls, U+2028 and U+2029, see sf_utf8_escape).
  * '\' -> '/' as well: parsers that honour "\|" (AxoSyslog, mmleefparse)
  * would otherwise swallow the field separator after a trailing backslash. */
 static const unsigned char leef_hdr_esc[128] = {
@@ -24,9 +25,9 @@ static const unsigned char leef_hdr_esc[128] = {
     ['\\'] = '/', ['|'] = '/', [0x7F] = SP,
 };
 
-/* Attribute values: C0 controls (CR, LF, TAB included) and DEL -> space; the
- * active delimiter is added per line. '=' stays (QRadar extracts
- * key=([^<delim>]+), §2.3). */
+/* Attribute values: C0 controls (CR, LF, TAB included), DEL, C1 controls,
+ * U+2028 and U+2029 -> space; the active delimiter is added per line. '='
+ * stays (QRadar extracts key=([^<delim>]+), §2.3). */
 static const unsigned char leef_val_esc[128] = {C8, C8, C8, C8, [0x7F] = SP};
 
 /* §2.4 predefined keys with a length limit (characters). */

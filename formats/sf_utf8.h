@@ -35,7 +35,9 @@ size_t sf_utf8_prefix(const char *s, size_t n, size_t max);
  * byte c: 0 = copy; 0x01..0x7F = write that byte instead (replacement);
  * 0x80 | b = write a backslash then b (escape). Bytes >= 0x80 are copied
  * when they form valid UTF-8, else each maximal invalid subpart becomes
- * U+FFFD. Output stops before the first character that would make more
+ * U+FFFD. The C1 controls U+0080..U+009F (NEL U+0085 included) and the line
+ * and paragraph separators U+2028 / U+2029 take the action of DEL,
+ * esc[0x7F]: a table that replaces DEL replaces them the same way. Output stops before the first character that would make more
  * than max_chars characters (0 = no limit; a character is one unescaped
  * code point, U+FFFD included) or more than max_bytes output bytes, so a
  * character or an escape sequence is never cut. out may be NULL to only

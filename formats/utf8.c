@@ -117,6 +117,28 @@ size_t sf_utf8_prefix(const char *s, size_t n, size_t max)
     return p + sf_utf8_next(s + p, n - p, &valid) > max ? p : max;
 }
 
+/* A well-formed unit that is a C1 control (U+0080..U+009F, NEL U+0085
+ * among them) or the Unicode LINE / PARAGRAPH SEPARATOR (U+2028, U+2029).
+ * JavaScript, some JSON and log viewers treat these as line breaks, so a
+ * renderer that replaces ASCII controls must replace them too. */
+static int is_break_or_c1(const char *s, size_t len)
+{
+    const unsigned char *p = (const unsigned char *)s;
+
+    if (len == 2)
+        return p[0] == 0xC2 && p[1] <= 0x9F;
+    return len == 3 && p[0] == 0xE2 && p[1] == 0x80 && (p[2] == 0xA8 || p[2] == 0xA9);
+}
+
+/* The substitute for a table action a (nonzero): one byte, or '\\' and a
+ * byte. Returns its length. */
+static size_t action(unsigned char a, char tmp[2])
+{
+    tmp[0] = (a & 0x80) ? '\\' : (char)a;
+    tmp[1] = (char)(a & 0x7F);
+    return (a & 0x80) ? 2 : 1;
+}
+
 /* Add src[0..k) unless only measuring. */
 static sf_err emit(struct sf_buf *out, const char *src, size_t k)
 {
@@ -145,14 +167,16 @@ sf_err sf_utf8_escape(struct sf_buf *out, const unsigned char esc[128],
         }
         if (c < 0x80) {
             adv = 1;
-            k = (esc[c] & 0x80) ? 2 : 1;
-            tmp[0] = (esc[c] & 0x80) ? '\\' : (char)esc[c];
-            tmp[1] = (char)(esc[c] & 0x7F);
+            k = action(esc[c], tmp);
             p = tmp;
         } else {
             adv = sf_utf8_next(s + i, n - i, &valid);
             k = valid ? adv : SF_UTF8_REPLACEMENT_LEN;
             p = valid ? NULL : SF_UTF8_REPLACEMENT;
+            if (valid && esc[0x7F] && is_break_or_c1(s + i, adv)) {
+                k = action(esc[0x7F], tmp);
+                p = tmp;
+            }
         }
         if (bytes + k > max_bytes)
             break;

@@ -5,8 +5,9 @@ Usage: check_cef.py CEF_FILE FIELDS_FILE
 CEF_FILE holds rendered lines; FIELDS_FILE the `siemfwd render --fields`
 output for the same alerts (the map's values before escaping). Every line
 must parse, and every parsed extension value must equal the source value
-after the renderer's documented changes: controls other than CR/LF become a
-space, and an over-long value may be cut (then it must be a prefix).
+after the renderer's documented changes: controls other than CR/LF (C1,
+U+2028 and U+2029 included) become a space, trailing spaces are trimmed,
+and an over-long value may be cut (then it must be a prefix).
 liblognorm 2.0.6 (Debian 12) drops the first character of the first
 extension key unless a space follows the 7th unescaped '|': we insert one
 here, in the test only.
@@ -34,11 +35,19 @@ def space_after_header(line):
     return "".join(out)
 
 
+def is_control(ch):
+    """C0, DEL, C1 (NEL among them), U+2028 and U+2029: all become a space."""
+    o = ord(ch)
+    return o < 0x20 or 0x7f <= o <= 0x9f or o in (0x2028, 0x2029)
+
+
 def expected_value(v, keep_crlf=True):
-    """Source value as the renderer must write it: controls and DEL become
-    a space, except CR/LF in extension values (escaped as \\r, \\n)."""
-    return "".join(" " if (ord(ch) < 0x20 and not (keep_crlf and ch in "\r\n"))
-                   or ord(ch) == 0x7f else ch for ch in v)
+    """Source value as the renderer must write it: controls become a space,
+    except CR/LF in extension values (escaped as \\r, \\n); trailing spaces
+    of an extension value are trimmed (formats/maps/README.md)."""
+    out = "".join(" " if is_control(ch) and not (keep_crlf and ch in "\r\n")
+                  else ch for ch in v)
+    return out.rstrip(" ") if keep_crlf else out
 
 
 def main():
@@ -61,7 +70,8 @@ def main():
             bad += 1
             continue
         ext = p["cef"]["Extensions"]
-        want = {k: expected_value(v) for k, v in src["fields"].items() if v != ""}
+        want = {k: expected_value(v) for k, v in src["fields"].items()
+                if expected_value(v) != ""}
         if set(ext) != set(want):
             print(f"line {n}: keys differ: extra {sorted(set(ext) - set(want))} "
                   f"missing {sorted(set(want) - set(ext))}")

@@ -124,6 +124,28 @@ static void test_utf8_everywhere(void **state)
         "CEF:0|Caf\xC3\xA9||||a" R "b|1|msg=" R "( \xE2\x82\xAC " R R R);
 }
 
+/* Regression (issue 10 B8): NEL U+0085 and the other C1 controls, U+2028
+ * and U+2029 break lines in some viewers and parsers; they passed raw. Now
+ * they are replaced like C0 controls and DEL; NBSP U+00A0 is text. */
+static void test_unicode_line_breaks_replaced(void **state)
+{
+    (void)state;
+    hdr(SF_HDR_VENDOR, "V\xC2\x85" "x");
+    hdr(SF_HDR_NAME, "a\xE2\x80\xA8" "b\xE2\x80\xA9" "c\xC2\x80" "d");
+    hdr(SF_HDR_SEVERITY, "1");
+    add("msg", "x\xC2\x85y\xE2\x80\xA8z\xE2\x80\xA9w\xC2\x9F" "v\xC2\xA0" "u\xE2\x80\xAF" "t");
+    add("cs1", "\xE2\x80\xA8\xC2\x85");   /* nothing but line breaks: left out */
+    assert_string_equal(render(0),
+        "CEF:0|V x||||a b c d|1|msg=x y z w v\xC2\xA0" "u\xE2\x80\xAF" "t");
+    /* each counts as one character against a key's limit (externalId: 40) */
+    sf_record_reset(&rec);
+    char *id = repeat("\xE2\x80\xA8" "a", 30);
+    add("externalId", id);
+    assert_string_equal(render(0), "CEF:0||||||Unknown|externalId= a a a a a a a a a a a a a a "
+                        "a a a a a a");
+    free(id);
+}
+
 static void test_empty_values_omitted(void **state)
 {
     (void)state;
@@ -323,6 +345,33 @@ static void test_max_len_too_small(void **state)
     assert_non_null(strstr(err, "max_len"));
 }
 
+/* Regression (issue 10 A3): "msg=text  act=x" - a value's trailing spaces
+ * cannot be told from the separator (liblognorm keeps them, syslog-ng
+ * trims, strict parsers reject the line), and CEF has no escape for a
+ * space. They are trimmed, also after a max_len cut and after controls
+ * became spaces; leading and inner spaces stay. */
+static void test_trailing_space_trimmed(void **state)
+{
+    (void)state;
+    small_header();
+    add("msg", "ends with a space ");
+    add("request", "https://x/alerts/1 \t \x01\x7f\xE2\x80\xA8");
+    add("cs1", "   ");                       /* only spaces: left out */
+    add("cs2", "\t\x01");
+    add("cs3", "  leading kept");
+    add("cs4", "line \n");                  /* an escape is not whitespace */
+    add("cs5", "a\\ ");
+    add("act", "x");
+    assert_string_equal(render(0),
+        "CEF:0|V|P|1|E|N|5|msg=ends with a space request=https://x/alerts/1 "
+        "cs3=  leading kept cs4=line \\n cs5=a\\\\ act=x");
+    sf_record_reset(&rec);
+    small_header();
+    add("msg", "aaaa bbbbbbbbbb");
+    add("act", "x");
+    check_line(33, "CEF:0|V|P|1|E|N|5|msg=aaaa act=x");  /* cut after the space */
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -330,6 +379,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_header_escaping, setup, teardown),
         cmocka_unit_test_setup_teardown(test_extension_escaping, setup, teardown),
         cmocka_unit_test_setup_teardown(test_utf8_everywhere, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_unicode_line_breaks_replaced, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_trailing_space_trimmed, setup, teardown),
         cmocka_unit_test_setup_teardown(test_empty_values_omitted, setup, teardown),
         cmocka_unit_test_setup_teardown(test_severity_mapping, setup, teardown),
         cmocka_unit_test_setup_teardown(test_per_key_limits, setup, teardown),

@@ -170,6 +170,24 @@ static void test_attribute_sanitising(void **state)
         "LEEF:2.0|||||^|msg=a b  c=d|e\\^title=x y z^name=bad" R "utf8 \xE2\x82\xAC");
 }
 
+/* Regression (issue 10 B8): NEL U+0085 (and every C1 control), U+2028 and
+ * U+2029 passed raw; they become a space like C0 controls and DEL, in the
+ * header and in values. NBSP U+00A0 is text. */
+static void test_unicode_line_breaks_replaced(void **state)
+{
+    (void)state;
+    hdr(SF_HDR_VENDOR, "Ac\xC2\x85me");
+    hdr(SF_HDR_PRODUCT, "Alert\xE2\x80\xA8Hub");
+    hdr(SF_HDR_VERSION, "2\xE2\x80\xA9" "3");
+    hdr(SF_HDR_EVENT_ID, "M\xC2\x9F");
+    add("msg", "a\xC2\x85" "b\xE2\x80\xA8" "c\xE2\x80\xA9" "d\xC2\x80" "e\xC2\xA0" "f");
+    add("usrName", "\xE2\x80\xA8x");
+    assert_string_equal(render(2, '^', 0),
+        "LEEF:2.0|Ac me|Alert Hub|2 3|M |^|msg=a b c d e\xC2\xA0" "f^usrName= x");
+    assert_string_equal(render(1, 0, 0),
+        "LEEF:1.0|Ac me|Alert Hub|2 3|M |msg=a b c d e\xC2\xA0" "f\tusrName= x");
+}
+
 static void test_header_sanitising(void **state)
 {
     (void)state;
@@ -273,6 +291,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_key_check, setup, teardown),
         cmocka_unit_test_setup_teardown(test_attribute_sanitising, setup, teardown),
         cmocka_unit_test_setup_teardown(test_header_sanitising, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_unicode_line_breaks_replaced, setup, teardown),
         cmocka_unit_test_setup_teardown(test_event_id_limit, setup, teardown),
         cmocka_unit_test_setup_teardown(test_per_key_limits, setup, teardown),
         cmocka_unit_test_setup_teardown(test_sev_clamp, setup, teardown),
