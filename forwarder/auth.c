@@ -19,6 +19,11 @@
 #include "source.h"
 
 #define SF_ASSERTION_TTL_S 600   /* the doc suggests 5-10 minutes */
+/* Entra access tokens are JWTs of 1.5-4 KB (more with many group claims);
+ * anything past this is not a token we want in every request header. */
+#define SF_TOKEN_MAX 16384
+/* A token endpoint's whole answer: the token plus a few short fields. */
+#define SF_TOKEN_RESPONSE_MAX (64 * 1024)
 
 struct tok_entry {
     char *key;
@@ -337,6 +342,47 @@ static sf_err token_refused(const struct sf_fetch_tenant *t, const struct sf_htt
     return SF_ERR_HTTP;
 }
 
+/* RFC 6750 2.1: b64token = 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+"
+ * / "/" ) *"=". Anything else (CR, LF, space, ':') would let the token
+ * endpoint write headers into every API request. Offset of the first bad
+ * byte, or -1 if the whole token is valid. */
+static long b64token_bad_at(const char *s, size_t len)
+{
+    static const char ok[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
+                             "-._~+/";
+    size_t i = 0;
+
+    while (i < len && s[i] && strchr(ok, s[i]))
+        i++;
+    if (i == 0)
+        return 0;
+    while (i < len && s[i] == '=')
+        i++;
+    return i == len ? -1 : (long)i;
+}
+
+static sf_err token_check(const struct sf_fetch_tenant *t, json_object *v,
+                          struct sf_fetch_status *st)
+{
+    size_t len = (size_t)json_object_get_string_len(v);
+    long bad;
+
+    if (len > SF_TOKEN_MAX) {
+        sf_errf(st->msg, sizeof(st->msg), "tenant %s: token response: access_token is %zu "
+                "bytes, more than the %d accepted", t->name, len, SF_TOKEN_MAX);
+        return SF_ERR_PARSE;
+    }
+    bad = b64token_bad_at(json_object_get_string(v), len);
+    if (bad >= 0) {
+        /* The byte's value only: the token itself is never repeated. */
+        sf_errf(st->msg, sizeof(st->msg), "tenant %s: token response: access_token has byte "
+                "0x%02x at offset %ld, not allowed in a bearer token (RFC 6750 2.1)", t->name,
+                (unsigned)(unsigned char)json_object_get_string(v)[bad], bad);
+        return SF_ERR_PARSE;
+    }
+    return SF_OK;
+}
+
 static sf_err token_parse(const struct sf_fetch_tenant *t, const struct sf_http_resp *rs,
                           char **token, int64_t *lifetime_ms, struct sf_fetch_status *st)
 {
@@ -351,6 +397,9 @@ static sf_err token_parse(const struct sf_fetch_tenant *t, const struct sf_http_
                 t->name);
         goto out;
     }
+    err = token_check(t, v, st);
+    if (err)
+        goto out;
     *token = strdup(json_object_get_string(v));
     if (!*token) {
         err = SF_ERR_NOMEM;
@@ -388,7 +437,8 @@ static sf_err token_request(struct sf_api_client *c, const struct sf_fetch_tenan
         "Content-Type: application/x-www-form-urlencoded", "Accept: application/json", NULL
     };
     struct sf_buf url, body;
-    struct sf_http_req rq = { .method = "POST", .headers = headers };
+    struct sf_http_req rq = { .method = "POST", .headers = headers,
+                              .max_response = SF_TOKEN_RESPONSE_MAX };
     sf_err err;
 
     sf_buf_init(&url, 8192);
@@ -403,9 +453,17 @@ static sf_err token_request(struct sf_api_client *c, const struct sf_fetch_tenan
     rq.body = body.data;
     rq.body_len = body.len;
     err = sf_fetch_send(c, &rq, t, st);
+    if (err == SF_ERR_LIMIT) {
+        /* Not a page too large to split: the window code must not bisect. */
+        sf_errf(st->msg, sizeof(st->msg), "tenant %s: token endpoint answer larger than %d "
+                "bytes", t->name, SF_TOKEN_RESPONSE_MAX);
+        err = SF_ERR_PARSE;
+    }
     if (err)
         goto out;
     err = sf_auth_parse_response(t, &c->resp, token, lifetime_ms, st);
+    if (err == SF_ERR_THROTTLED)
+        sf_fetch_cap_retry_after(c, t, st);
 out:
     if (c->resp.body.data)
         explicit_bzero(c->resp.body.data, c->resp.body.len);

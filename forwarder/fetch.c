@@ -160,6 +160,7 @@ void sf_fetch_cap_retry_after(const struct sf_api_client *c, const struct sf_fet
                               struct sf_fetch_status *st)
 {
     int64_t cap = c ? c->max_retry_after_ms : SF_FETCH_MAX_RETRY_AFTER_MS;
+    long long asked = (long long)((st->retry_after_ms + 999) / 1000);
     size_t len = strlen(st->msg);
 
     /* One hostile or broken answer must not park a tenant for a day
@@ -167,9 +168,9 @@ void sf_fetch_cap_retry_after(const struct sf_api_client *c, const struct sf_fet
     if (st->retry_after_ms <= cap)
         return;
     sf_warn(t->name, NULL, "Retry-After of %lld s capped to %lld s (http.max_retry_after)",
-            (long long)(st->retry_after_ms / 1000), (long long)(cap / 1000));
+            asked, (long long)(cap / 1000));
     snprintf(st->msg + len, sizeof(st->msg) - len, " (Retry-After %lld s capped to %lld s)",
-             (long long)(st->retry_after_ms / 1000), (long long)(cap / 1000));
+             asked, (long long)(cap / 1000));
     st->retry_after_ms = cap;
 }
 
