@@ -10,7 +10,8 @@ The FaultSet owns its lock.
 
 import threading
 
-COUNTED = {'throttle', 'server_error', 'slow', 'drop', 'truncate', 'malformed', 'empty_page'}
+COUNTED = {'throttle', 'server_error', 'slow', 'drop', 'truncate', 'malformed', 'empty_page',
+           'bad_token'}
 PERSISTENT = {'deep_paging'}
 APIS = {'graph', 'mde', 'siem', 'token', 'api', 'any'}
 
@@ -22,6 +23,7 @@ DEFAULTS = {
     'truncate': {'count': 1, 'mode': 'body'},
     'malformed': {'count': 1, 'mode': 'json'},
     'empty_page': {'count': 1},
+    'bad_token': {'count': 1, 'mode': 'crlf'},
     'deep_paging': {'after_pages': 2, 'mode': 'error'},
 }
 ALLOWED = {
@@ -32,6 +34,7 @@ ALLOWED = {
     'truncate': {'mode'},
     'malformed': {'mode'},
     'empty_page': set(),
+    'bad_token': {'mode'},
     'deep_paging': {'after_pages', 'mode'},
 }
 
@@ -55,7 +58,7 @@ class FaultSet:
         kind = spec.get('fault')
         if kind not in COUNTED and kind not in PERSISTENT:
             raise FaultError("unknown fault '%s'" % kind)
-        api = spec.get('api', 'api')
+        api = spec.get('api', 'token' if kind == 'bad_token' else 'api')
         if api not in APIS:
             raise FaultError("unknown api scope '%s' (use graph, mde, siem, token, api, any)"
                              % api)
@@ -77,6 +80,8 @@ class FaultSet:
             raise FaultError("deep_paging 'mode' must be error or stop")
         if kind == 'truncate' and out['mode'] not in ('body', 'connection'):
             raise FaultError("truncate 'mode' must be body or connection")
+        if kind == 'bad_token' and out['mode'] not in ('crlf', 'huge'):
+            raise FaultError("bad_token 'mode' must be crlf or huge")
         if kind == 'malformed' and out['mode'] not in ('json', 'html'):
             raise FaultError("malformed 'mode' must be json or html")
         return out

@@ -482,6 +482,13 @@ class Handler(BaseHTTPRequestHandler):
         bases = {self.base_url(), 'https://login.microsoftonline.com'}
         status, obj, tenant2, how = emu_auth.token_request(
             emu.find, path_tenant, version, form, self.headers, bases, emu.store, ttl, replays)
+        f = tenant2.faults.take('bad_token', 'token') if status == 200 and tenant2 else None
+        if f:
+            # A hostile token endpoint: a token that injects a header, or 8 MiB of it.
+            emu.fault_served(tenant2, 'bad_token')
+            obj = dict(obj)
+            obj['access_token'] = (obj['access_token'] + '\r\nX-Injected: yes'
+                                   if f['mode'] == 'crlf' else 'A' * (8 << 20))
         emu.count(tenant2, 'token', status, ua=self.headers.get('User-Agent'),
                   token=status == 200, token_error=status != 200)
         self.send_json(status, obj, JSON_PLAIN, {'Cache-Control': 'no-store, no-cache',

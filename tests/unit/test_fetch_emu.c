@@ -6,10 +6,12 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <pthread.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <spawn.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -688,6 +690,132 @@ static void test_boundary_tie(void **state)
     free(g);
 }
 
+/* Regression (issue 10 B6, B7): a token endpoint answering a token with
+ * CR/LF in it (header injection) or an 8 MiB one (was "cycle failed:  (size
+ * limit reached)") is a clear token error naming the tenant; nothing of it
+ * is cached or sent, and the next good answer works. */
+static void test_hostile_token_answers(void **state)
+{
+    struct sf_fetch_tenant t = tenant(12, SF_SRC_GRAPH, 0);
+    struct sf_fetch_tenant m = tenant(12, SF_SRC_MDE, 0);
+    struct sf_token_cache *tc;
+    struct sf_api_client *c;
+    struct sf_fetch_status st;
+    struct got *g = new_got();
+    (void)state;
+
+    assert_int_equal(sf_token_cache_new(&tc), SF_OK);
+    assert_int_equal(sf_api_client_new(&E.opts, tc, &c), SF_OK);
+    json_object_put(emu_control("{\"tenant\":\"tenant12\",\"fault\":\"bad_token\","
+                                "\"mode\":\"crlf\"}"));
+    assert_int_equal(sf_fetch_probe(c, &t, &st), SF_ERR_PARSE);
+    assert_non_null(strstr(st.msg, "tenant tenant12: token response: access_token has byte "
+                           "0x0d at offset "));
+    assert_null(strstr(st.msg, "Injected"));
+    assert_int_equal(st.auth_failed, 0);
+    assert_int_equal(sf_token_cache_renewals(tc), 0);
+    /* 8 MiB: refused at 64 KiB read, not a window to split (MDE bisects
+     * on size errors: one token request, not 48). */
+    json_object_put(emu_control("{\"tenant\":\"tenant12\",\"fault\":\"bad_token\","
+                                "\"mode\":\"huge\"}"));
+    assert_int_equal(sf_fetch_window(c, &m, now_ms() - 3600000, now_ms(), collect, g, &st),
+                     SF_ERR_PARSE);
+    assert_string_equal(st.msg, "tenant tenant12: token endpoint answer larger than 65536 bytes");
+    assert_int_equal(g->pages, 0);
+    assert_int_equal(sf_fetch_probe(c, &t, &st), SF_OK);
+    assert_int_equal(sf_token_cache_renewals(tc), 1);
+    sf_api_client_free(c);
+    sf_token_cache_free(tc);
+    free(g);
+}
+
+/* Regression (issue 10 B8): Retry-After: 999999999 parked a tenant for a
+ * day; it is cut to http.max_retry_after (default 10 min) and says so. */
+static void test_retry_after_capped(void **state)
+{
+    struct sf_fetch_tenant t = tenant(13, SF_SRC_GRAPH, 0);
+    struct sf_fetch_opts o = E.opts;
+    struct sf_token_cache *tc;
+    struct sf_api_client *c;
+    struct sf_fetch_status st;
+    (void)state;
+
+    json_object_put(emu_control("{\"tenant\":\"tenant13\",\"fault\":\"throttle\",\"api\":\"graph\","
+                                "\"count\":1,\"retry_after\":999999999}"));
+    assert_int_equal(sf_fetch_probe(E.c, &t, &st), SF_ERR_THROTTLED);
+    assert_int_equal(st.retry_after_ms, 10 * 60 * 1000);
+    assert_non_null(strstr(st.msg, " (Retry-After 86400 s capped to 600 s)"));
+    /* The token endpoint too, with a configured cap (a fresh cache, so
+     * the token endpoint is asked). */
+    o.max_retry_after_ms = 90000;
+    assert_int_equal(sf_token_cache_new(&tc), SF_OK);
+    assert_int_equal(sf_api_client_new(&o, tc, &c), SF_OK);
+    json_object_put(emu_control("{\"tenant\":\"tenant13\",\"fault\":\"throttle\",\"api\":\"token\","
+                                "\"count\":1,\"retry_after\":3600}"));
+    assert_int_equal(sf_fetch_probe(c, &t, &st), SF_ERR_THROTTLED);
+    assert_int_equal(st.retry_after_ms, 90000);
+    /* Below the cap: untouched. */
+    json_object_put(emu_control("{\"tenant\":\"tenant13\",\"fault\":\"throttle\",\"api\":\"graph\","
+                                "\"count\":1,\"retry_after\":7}"));
+    assert_int_equal(sf_fetch_probe(c, &t, &st), SF_ERR_THROTTLED);
+    assert_int_equal(st.retry_after_ms, 7000);
+    assert_null(strstr(st.msg, "capped"));
+    sf_api_client_free(c);
+    sf_token_cache_free(tc);
+}
+
+struct setter {
+    _Atomic int *flag;
+    int after_ms;
+};
+
+static void *set_later(void *arg)
+{
+    struct setter *s = arg;
+    struct timespec ts = { s->after_ms / 1000, (long)(s->after_ms % 1000) * 1000000L };
+
+    nanosleep(&ts, NULL);
+    atomic_store(s->flag, 1);
+    return NULL;
+}
+
+/* Regression (issue 10 B2): an API call the server sits on (token already
+ * cached) ends soon after the abort flag is set, not after http.timeout. */
+static void test_abort_hung_api_call(void **state)
+{
+    struct sf_fetch_tenant t = tenant(14, SF_SRC_GRAPH, 0);
+    struct sf_fetch_opts o = E.opts;
+    struct sf_api_client *c;
+    struct sf_fetch_status st;
+    struct got *g = new_got();
+    _Atomic int stop = 0;
+    struct setter s = { .flag = &stop, .after_ms = 200 };
+    struct timespec t0, t1;
+    pthread_t th;
+    double secs;
+    sf_err err;
+    (void)state;
+
+    o.timeout_ms = 60000;
+    o.abort_flag = &stop;
+    assert_int_equal(sf_api_client_new(&o, E.tc, &c), SF_OK);
+    assert_int_equal(sf_fetch_probe(c, &t, &st), SF_OK);   /* token cached */
+    json_object_put(emu_control("{\"tenant\":\"tenant14\",\"fault\":\"slow\",\"api\":\"graph\","
+                                "\"count\":1,\"delay_ms\":30000}"));
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    assert_int_equal(pthread_create(&th, NULL, set_later, &s), 0);
+    err = sf_fetch_window(c, &t, now_ms() - 3600000, now_ms(), collect, g, &st);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    pthread_join(th, NULL);
+    secs = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+    assert_int_equal(err, SF_ERR_STOPPED);
+    assert_true(secs < 5.0);   /* the server would answer after 30 s */
+    assert_string_equal(st.msg, "tenant tenant14: GET /v1.0/security/alerts_v2: stopped");
+    assert_int_equal(g->pages, 0);
+    sf_api_client_free(c);
+    free(g);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -702,6 +830,9 @@ int main(void)
         cmocka_unit_test(test_consent_and_credentials),
         cmocka_unit_test(test_malformed_pages),
         cmocka_unit_test(test_boundary_tie),
+        cmocka_unit_test(test_hostile_token_answers),
+        cmocka_unit_test(test_retry_after_capped),
+        cmocka_unit_test(test_abort_hung_api_call),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
