@@ -68,6 +68,8 @@ const struct sf_conf_entry cfg_http_table[] = {
       "extra trusted CAs (PEM) for proxies and emulators" },
     { "max_response", SF_CT_SIZE, "64MiB", COFF(http_max_response), 64 * KIB, 1024 * MIB,
       NULL, 0, "largest API response body accepted" },
+    { "max_retry_after", SF_CT_DURATION, "10m", COFF(http_max_retry_after_ms), SEC, DAY, NULL,
+      0, "longest Retry-After obeyed; a longer one is cut to this and logged" },
     SF_CONF_END
 };
 

@@ -30,9 +30,9 @@ const struct sf_conf_entry cfg_tenant_table[] = {
     { "certificate", SF_CT_NODE, NULL, TOFF(certificate_node), 0, 0, NULL, 0,
       "{cert_file, key_file, key_password} instead of client_secret" },
     { "authority", SF_CT_STRING, "https://login.microsoftonline.com", TOFF(authority), 0, 0,
-      NULL, 0, "Entra ID login host" },
+      NULL, 0, "Entra ID login host (https:// only)" },
     { "api_base", SF_CT_STRING, NULL, TOFF(api_base), 0, 0, NULL, 0,
-      "API host; default per source (regional hosts, clouds, emulators)" },
+      "API host (https:// only); default per source (regional hosts, clouds, emulators)" },
     { "start_from", SF_CT_DURATION, "24h", TOFF(start_from_ms), 0, 180 * DAY, NULL, 0,
       "first-run backfill window" },
     { "overlap", SF_CT_DURATION, "5m", TOFF(overlap_ms), 0, DAY, NULL, 0,
@@ -240,6 +240,18 @@ static int is_guid(const char *s)
     return 1;
 }
 
+/* The client secret goes to the authority and the bearer token to
+ * api_base: plain http:// would hand both to anyone on the path, loopback
+ * included (the HTTP client speaks https only). Emulators and proxies use
+ * https:// with their CA in http.ca_file. */
+static void check_https(struct cfg_loader *ld, const struct sf_node *at, const char *path,
+                        const char *url)
+{
+    if (url && strncmp(url, "http://", 7) == 0)
+        cfg_error(ld, at, path, "'%s' is plain http://; the client secret and tokens travel "
+                  "only over https:// (an emulator or proxy: https:// with http.ca_file)", url);
+}
+
 /* Rules that need the merged tenant. */
 static void check_tenant(struct cfg_loader *ld, const struct sf_node *tmap,
                          const char *path, struct sf_tenant_conf *t, int has_secret)
@@ -271,8 +283,10 @@ static void check_tenant(struct cfg_loader *ld, const struct sf_node *tmap,
     if (!t->api_base && !(t->api_base = strdup(source_defaults[t->source].api_base)))
         ld->nomem = 1;
     snprintf(kpath, sizeof(kpath), "%s.api_base", path);
+    check_https(ld, cfg_at(tmap, "api_base"), kpath, t->api_base);
     cfg_check_url(ld, cfg_at(tmap, "api_base"), kpath, t->api_base);
     snprintf(kpath, sizeof(kpath), "%s.authority", path);
+    check_https(ld, cfg_at(tmap, "authority"), kpath, t->authority);
     cfg_check_url(ld, cfg_at(tmap, "authority"), kpath, t->authority);
 }
 

@@ -87,6 +87,7 @@ struct sf_config {
     long long http_max_parallel;
     char *http_ca_file;   /* absolute, or NULL */
     long long http_max_response;  /* bytes */
+    long long http_max_retry_after_ms; /* cap on a server's Retry-After */
     struct sf_tenant_conf *tenants;
     size_t n_tenants;
     struct sf_format_conf *formats;

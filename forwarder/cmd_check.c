@@ -71,8 +71,11 @@ static int check_online(const struct sf_config *cfg)
 {
     struct sf_token_cache *tc = NULL;
     struct sf_api_client *c = NULL;
-    struct sf_fetch_opts fo = { cfg->organization, cfg->http_ca_file,
-                                (long)cfg->http_timeout_ms, (size_t)cfg->http_max_response };
+    struct sf_fetch_opts fo = { .organization = cfg->organization,
+                                .ca_file = cfg->http_ca_file,
+                                .timeout_ms = (long)cfg->http_timeout_ms,
+                                .max_response = (size_t)cfg->http_max_response,
+                                .max_retry_after_ms = cfg->http_max_retry_after_ms };
     int bad = 0;
 
     if (sf_token_cache_new(&tc) != SF_OK || sf_api_client_new(&fo, tc, &c) != SF_OK) {

@@ -296,6 +296,7 @@ static const char minimal_dump[] =
     "  timeout: 30s\n"
     "  max_parallel: 32\n"
     "  max_response: 64MiB\n"
+    "  max_retry_after: 10m\n"
     "tenants:\n"
     "  - name: contoso\n"
     "    tenant_id: 00000000-0000-0000-0000-000000000001\n"
