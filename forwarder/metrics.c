@@ -1,7 +1,8 @@
 /* metrics.c - a minimal HTTP/1.0 server for Prometheus scrapes: GET /metrics
- * (text format 0.0.4) and GET /healthz. One connection at a time, requests
- * bounded in size and time; everything else gets 404. Owns its socket and
- * thread; borrows the pipeline between attach calls. */
+ * (text format 0.0.4) and GET /healthz. Up to MAX_CONNS clients at once on one
+ * poll loop, each request and answer bounded in size and time; everything
+ * else gets 404. Owns its socket and thread; borrows the pipeline between
+ * attach calls. */
 #include <errno.h>
 #include <netdb.h>
 #include <poll.h>
@@ -20,6 +21,7 @@
 
 #define REQ_MAX 4096
 #define REQ_TIMEOUT_MS 2000
+#define MAX_CONNS 64        /* clients served at once; past it the most idle goes */
 
 struct sf_metrics {
     int fd;
@@ -171,71 +173,163 @@ static void render(struct sf_metrics *m, struct sf_buf *b)
     pthread_mutex_unlock(&m->mu);
 }
 
-static void serve(struct sf_metrics *m, int c)
+/* The answer to one complete (or REQ_MAX-long) request, headers included. */
+static void answer(struct sf_metrics *m, const char *req, struct sf_buf *resp)
 {
-    char req[REQ_MAX + 1];
-    size_t n = 0;
-    struct sf_buf body, resp;
+    struct sf_buf body;
     const char *status = "200 OK";
 
-    int64_t deadline = sf_now_ms() + REQ_TIMEOUT_MS; /* for the whole request */
-    while (n < REQ_MAX && !memmem(req, n, "\r\n\r\n", 4)) {
-        struct pollfd pfd = { c, POLLIN, 0 };
-        int64_t left = deadline - sf_now_ms();
-        if (left <= 0 || poll(&pfd, 1, (int)left) <= 0)
-            return;
-        ssize_t r = read(c, req + n, REQ_MAX - n);
-        if (r <= 0)
-            return;
-        n += (size_t)r;
-    }
-    req[n] = '\0';
     sf_buf_init(&body, 0);
-    sf_buf_init(&resp, 0);
     if (strncmp(req, "GET /metrics ", 13) == 0 || strncmp(req, "GET /metrics?", 13) == 0) {
         render(m, &body);
     } else if (strncmp(req, "GET /healthz ", 13) == 0) {
-        sf_buf_adds(&body, m->p ? "ok\n" : "starting\n");
-        if (!m->p)
+        pthread_mutex_lock(&m->mu);
+        int up = m->p != NULL;
+        pthread_mutex_unlock(&m->mu);
+        sf_buf_adds(&body, up ? "ok\n" : "starting\n");
+        if (!up)
             status = "503 Service Unavailable";
     } else {
         status = "404 Not Found";
         sf_buf_adds(&body, "not found: try /metrics or /healthz\n");
     }
-    sf_buf_printf(&resp, "HTTP/1.0 %s\r\nContent-Type: text/plain; version=0.0.4\r\n"
+    sf_buf_printf(resp, "HTTP/1.0 %s\r\nContent-Type: text/plain; version=0.0.4\r\n"
                   "Content-Length: %zu\r\nConnection: close\r\n\r\n", status, body.len);
     if (body.len)
-        sf_buf_add(&resp, body.data, body.len);
-    for (size_t off = 0; resp.data && off < resp.len;) {
-        ssize_t w = write(c, resp.data + off, resp.len - off);
-        if (w <= 0)
-            break;
-        off += (size_t)w;
-    }
+        sf_buf_add(resp, body.data, body.len);
     sf_buf_free(&body);
-    sf_buf_free(&resp);
+}
+
+/* One client. Every socket is non-blocking and has its own deadline, so
+ * clients that connect and say nothing (or stop reading) cost a slot each,
+ * never the other clients' time: a scrape is answered at once whatever
+ * else is connected (issue 10: 12 idle connections delayed it by 24 s). */
+struct conn {
+    int fd;                 /* -1: free slot */
+    int writing;            /* 0 reading the request, 1 sending resp */
+    int64_t deadline;       /* REQ_TIMEOUT_MS for the request, again for the answer */
+    size_t n, off;
+    struct sf_buf resp;
+    char req[REQ_MAX + 1];
+};
+
+static void conn_close(struct conn *k)
+{
+    if (k->fd >= 0)
+        close(k->fd);
+    sf_buf_free(&k->resp);
+    k->fd = -1;
+    k->writing = 0;
+    k->n = k->off = 0;
+}
+
+/* Sends what the socket takes; 1 when the connection is finished. */
+static int conn_write(struct conn *k)
+{
+    while (k->off < k->resp.len) {
+        ssize_t w = write(k->fd, k->resp.data + k->off, k->resp.len - k->off);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+            return 0;
+        if (w <= 0)
+            return 1;
+        k->off += (size_t)w;
+    }
+    return 1;
+}
+
+/* Reads what has arrived; 1 when the connection is finished. */
+static int conn_read(struct sf_metrics *m, struct conn *k)
+{
+    for (;;) {
+        ssize_t r = read(k->fd, k->req + k->n, REQ_MAX - k->n);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+            return 0;
+        if (r <= 0)
+            return 1;
+        k->n += (size_t)r;
+        if (k->n == REQ_MAX || memmem(k->req, k->n, "\r\n\r\n", 4))
+            break;
+    }
+    k->req[k->n] = '\0';
+    sf_buf_init(&k->resp, 0);
+    answer(m, k->req, &k->resp);
+    k->writing = 1;
+    k->deadline = sf_now_ms() + REQ_TIMEOUT_MS;
+    return conn_write(k);
+}
+
+/* A free slot, or the slot of the client that has been silent longest. */
+static struct conn *conn_slot(struct conn *ks)
+{
+    struct conn *old = NULL;
+
+    for (size_t i = 0; i < MAX_CONNS; i++) {
+        if (ks[i].fd < 0)
+            return &ks[i];
+        if (!old || ks[i].deadline < old->deadline)
+            old = &ks[i];
+    }
+    conn_close(old);
+    return old;
 }
 
 static void *metrics_main(void *arg)
 {
     struct sf_metrics *m = arg;
+    struct conn *ks = calloc(MAX_CONNS, sizeof(*ks));
+    struct pollfd pfd[MAX_CONNS + 2];
+    size_t who[MAX_CONNS + 2];
+
+    if (!ks) {
+        sf_error(NULL, NULL, "metrics: out of memory; the endpoint is down");
+        return NULL;
+    }
+    for (size_t i = 0; i < MAX_CONNS; i++)
+        ks[i].fd = -1;
     for (;;) {
-        struct pollfd pfd[2] = { { m->fd, POLLIN, 0 }, { m->stop_pipe[0], POLLIN, 0 } };
-        if (poll(pfd, 2, -1) < 0 && errno != EINTR)
+        int64_t now = sf_now_ms(), next = -1;
+        nfds_t np = 2;
+        pfd[0] = (struct pollfd){ m->fd, POLLIN, 0 };
+        pfd[1] = (struct pollfd){ m->stop_pipe[0], POLLIN, 0 };
+        for (size_t i = 0; i < MAX_CONNS; i++) {
+            if (ks[i].fd < 0)
+                continue;
+            if (ks[i].deadline <= now) {
+                conn_close(&ks[i]);
+                continue;
+            }
+            if (next < 0 || ks[i].deadline < next)
+                next = ks[i].deadline;
+            who[np] = i;
+            pfd[np++] = (struct pollfd){ ks[i].fd, ks[i].writing ? POLLOUT : POLLIN, 0 };
+        }
+        if (poll(pfd, np, next < 0 ? -1 : (int)(next - now)) < 0 && errno != EINTR)
             break;
         if (pfd[1].revents)
             break;
+        for (nfds_t j = 2; j < np; j++) {
+            struct conn *k = &ks[who[j]];
+            if (!pfd[j].revents)
+                continue;
+            if ((k->writing ? conn_write(k) : conn_read(m, k)) != 0)
+                conn_close(k);
+        }
         if (!(pfd[0].revents & POLLIN))
             continue;
-        int c = accept(m->fd, NULL, NULL);
+        int c = accept4(m->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (c < 0)
             continue;
-        /* a scraper that stops reading must not hold shutdown hostage */
-        struct timeval tv = { REQ_TIMEOUT_MS / 1000, (REQ_TIMEOUT_MS % 1000) * 1000 };
-        setsockopt(c, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-        serve(m, c);
-        close(c);
+        struct conn *k = conn_slot(ks);
+        k->fd = c;
+        k->deadline = sf_now_ms() + REQ_TIMEOUT_MS;
     }
+    for (size_t i = 0; i < MAX_CONNS; i++)
+        conn_close(&ks[i]);
+    free(ks);
     return NULL;
 }
 
