@@ -33,7 +33,9 @@ static const char *const root_sections[] = {
 
 static const char *const state_syncs[] = { "normal", "full", NULL };
 
-const char *const sf_output_common_keys[] = { "name", "type", "format", "rules", "flood", NULL };
+const char *const sf_output_common_keys[] = { "name", "type", "format", "rules", "flood",
+                                              "queue_max_bytes", "queue_max_failing",
+                                              NULL };
 
 const struct sf_conf_entry cfg_root_table[] = {
     { "state_dir", SF_CT_STRING, "/var/lib/siemfwd", COFF(state_dir), 0, 0, NULL, 0,
@@ -94,6 +96,12 @@ const struct sf_conf_entry cfg_output_table[] = {
       "send an alert only if one rule matches" },
     { "flood", SF_CT_NODE, NULL, OOFF(flood), 0, 0, NULL, 0,
       "{max, per}: past it, one digest for the rest" },
+    { "queue_max_bytes", SF_CT_SIZE, "32MiB", OOFF(queue_max_bytes), 64 * KIB, 64LL * 1024 * MIB,
+      NULL, 0, "memory for records waiting for this output (retried from memory); when full, "
+      "fetch stops feeding it and it catches up from its cursor later" },
+    { "queue_max_failing", SF_CT_DURATION, "5m", OOFF(queue_max_failing_ms), SEC, 7 * DAY,
+      NULL, 0, "after failing this long, fetch stops feeding the output (its queue is still "
+      "retried) and it catches up from its cursor once it delivers again" },
     SF_CONF_END
 };
 

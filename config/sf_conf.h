@@ -79,4 +79,8 @@ char *sf_conf_path(const struct sf_node *node, const char *path);
 void sf_format_duration(long long ms, char *buf, size_t len);
 void sf_format_size(long long bytes, char *buf, size_t len);
 
+/* Keys every output has, handled by the config loader and the pipeline
+ * (config.c); an output type passes this as `ignore` to sf_conf_bind. */
+extern const char *const sf_output_common_keys[];
+
 #endif

@@ -67,6 +67,8 @@ struct sf_output_conf {
     const struct sf_format_conf *fmt; /* resolved; NULL for built-in json / none */
     const struct sf_node *rules;  /* borrowed from the document, NULL if absent */
     const struct sf_node *flood;  /* borrowed, NULL if absent */
+    long long queue_max_bytes;    /* budget of the output's in-memory queue */
+    long long queue_max_failing_ms; /* stop feeding an output failing this long */
     const struct sf_node *node;   /* the whole output mapping, borrowed: the
                                      output type binds its own keys from it */
     char path[32];        /* "outputs[i]", for the type's error messages */

@@ -1,9 +1,10 @@
 /* cycle.c - one poll cycle of one tenant: read the window behind the
- * slowest active output's cursor, and per page: dedup per output on
- * (alert id, lastUpdate), render with the output's format, hand the records
- * to every output at once, wait for verdicts, record what was acknowledged.
- * A cursor moves only when the whole window was acknowledged by its output
- * (DESIGN §2). Borrows everything from the worker and pipeline. */
+ * slowest accepting output's position, and per page: dedup per output on
+ * (alert id, lastUpdate) against the state store and what is in flight,
+ * render with the output's format, and hand each output its records; then
+ * move on. Fetch never waits for an output: each output's runner delivers,
+ * retries and moves its own cursor page by page (DESIGN §2, sf_outrun.h).
+ * Borrows everything from the worker and pipeline. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,35 +16,29 @@
 
 struct out_cycle {
     struct sf_outrun *r;
-    struct sf_format *fmt;       /* the worker's instance; NULL: no records */
-    int64_t w;                   /* effective watermark (backfill applied) */
-    int active, failed;
-    struct sf_buf buf;           /* rendered records of the page */
-    struct sf_msg *msgs;
-    struct sf_seen *seen;
-    enum sf_verdict *verdicts;
+    struct sf_format *fmt;       /* the worker's instance */
+    int64_t w;                   /* where this output's reading resumes */
+    int active;                  /* handed every page of this window so far */
+    struct sf_buf buf;           /* rendered records of the page, NUL-separated */
+    struct sf_msg *msgs;         /* data unused; len = offset in buf */
+    struct sf_ledger_item *items;
     size_t n, cap;
     struct sf_seen *qseen;       /* unrenderable records, quarantined already */
     size_t nq, qcap;
-    struct sf_outjob job;
-    int recorded;                /* this page's verdicts are in the state store */
+    char why[256];               /* why it was not fed */
 };
 
 struct cycle {
     struct sf_worker *w;
     struct sf_tenant_rt *t;
+    size_t ti;                   /* the tenant's pipeline index */
     struct out_cycle *oc;
     size_t noc;
     int64_t overlap;
     struct sf_tenant_info info;
-    int all_failed;
-    int stopped;                 /* shutdown cut the window short: no commit */
+    int starved;                 /* every output stopped taking records mid-window */
+    int stopped;                 /* shutdown cut the window short */
 };
-
-/* A window is read and acknowledged as a whole before cursors move; a long
- * backlog (first backfill, an output back after days) goes in slices so one
- * error does not send the whole backlog back to the start. */
-#define MAX_WINDOW_MS ((int64_t)6 * 3600 * 1000)
 
 static int grow(struct out_cycle *o)
 {
@@ -53,21 +48,19 @@ static int grow(struct out_cycle *o)
     struct sf_msg *m = realloc(o->msgs, cap * sizeof(*m));
     if (m)
         o->msgs = m;
-    struct sf_seen *s = realloc(o->seen, cap * sizeof(*s));
-    if (s)
-        o->seen = s;
-    enum sf_verdict *v = realloc(o->verdicts, cap * sizeof(*v));
-    if (v)
-        o->verdicts = v;
-    if (!m || !s || !v)
+    struct sf_ledger_item *it = realloc(o->items, cap * sizeof(*it));
+    if (it)
+        o->items = it;
+    if (!m || !it)
         return -1;
     o->cap = cap;
     return 0;
 }
 
 /* Keep a record an output can never take in state_dir/quarantine. Returns 0
- * when it is safely there; otherwise the output's cursor is held (the record
- * is in neither the SIEM nor the quarantine, so it must be read again). */
+ * when it is safely there; otherwise the record is left out of this page
+ * and the output stops being fed this window (its position stays before it,
+ * so it is read again). */
 static int quarantine(struct cycle *c, struct out_cycle *o, json_object *alert,
                       const char *id, const char *reason)
 {
@@ -77,14 +70,29 @@ static int quarantine(struct cycle *c, struct out_cycle *o, json_object *alert,
                             reason, raw, strlen(raw)) != SF_OK) {
         sf_error(c->t->tc->name, o->r->out.name, "cannot write the quarantine file in %s; "
                  "cursor held", c->w->p->cfg->state_dir);
-        o->failed = 1;
+        snprintf(o->why, sizeof(o->why), "quarantine file not writable");
+        o->active = 0;
         return -1;
     }
     o->r->stats.quarantined++;
     return 0;
 }
 
-/* Render alert for one output and queue it in the page batch. */
+static sf_err note_quarantined(struct out_cycle *o, const char *id, int64_t lu)
+{
+    if (o->nq == o->qcap) {
+        size_t cap = o->qcap ? o->qcap * 2 : 16;
+        struct sf_seen *q = realloc(o->qseen, cap * sizeof(*q));
+        if (!q)
+            return SF_ERR_NOMEM;
+        o->qseen = q;
+        o->qcap = cap;
+    }
+    o->qseen[o->nq++] = (struct sf_seen){ id, lu, 1 };
+    return SF_OK;
+}
+
+/* Render alert for one output and add it to the page. */
 static sf_err add_record(struct cycle *c, struct out_cycle *o, json_object *alert,
                          const char *id, int64_t lu)
 {
@@ -101,101 +109,81 @@ static sf_err add_record(struct cycle *c, struct out_cycle *o, json_object *aler
         /* unrenderable: quarantined now, so it never blocks the cursor */
         if (quarantine(c, o, alert, id, errbuf) != 0)
             return SF_OK;
-        if (o->nq == o->qcap) {
-            size_t cap = o->qcap ? o->qcap * 2 : 16;
-            struct sf_seen *q = realloc(o->qseen, cap * sizeof(*q));
-            if (!q)
-                return SF_ERR_NOMEM;
-            o->qseen = q;
-            o->qcap = cap;
-        }
-        o->qseen[o->nq++] = (struct sf_seen){ id, lu, 1 };
-        return SF_OK;
+        return note_quarantined(o, id, lu);
     }
     if (sf_buf_addc(&o->buf, '\0') != SF_OK) /* records are NUL-separated in buf */
         return SF_ERR_NOMEM;
-    /* data is set in deliver(); until then len holds the offset in buf */
     o->msgs[o->n] = (struct sf_msg){ NULL, off, c->t->tc->name, c->t->tc->tenant_id, id,
                                      lu, 0 };
-    o->seen[o->n] = (struct sf_seen){ id, lu, 0 };
+    o->items[o->n] = (struct sf_ledger_item){ id, lu };
     o->n++;
+    c->t->rendered++;
     return SF_OK;
 }
 
-/* The verdicts of one output's page: acknowledged and quarantined records
- * go to the state store in one transaction; anything else holds its cursor. */
-static void record(struct cycle *c, struct out_cycle *o)
+/* Hand the page to one output. until: its cursor target. */
+static void hand(struct cycle *c, struct out_cycle *o, int64_t until)
 {
-    size_t ok = 0;
-    for (size_t i = 0; i < o->n; i++) {
-        if (o->verdicts[i] == SF_V_DELIVERED || o->verdicts[i] == SF_V_REJECTED) {
-            o->seen[ok] = o->seen[i];
-            o->seen[ok].quarantined = o->verdicts[i] == SF_V_REJECTED;
-            ok++;
-        } else {
-            o->failed = 1;
-        }
+    const char *tn = c->t->tc->name, *on = o->r->out.name;
+    /* unrenderable records first: their marks precede the page's advance */
+    if (o->nq && sf_state_mark(c->w->p->state, tn, on, o->qseen, o->nq) != SF_OK) {
+        sf_error(tn, on, "cannot record quarantined records in the state store");
+        snprintf(o->why, sizeof(o->why), "state store not writable");
+        o->active = 0;
+        return;
     }
-    if (sf_state_mark(c->w->p->state, c->t->tc->name, o->r->out.name, o->seen, ok) ||
-        sf_state_mark(c->w->p->state, c->t->tc->name, o->r->out.name, o->qseen, o->nq)) {
-        o->failed = 1;
-        sf_error(c->t->tc->name, o->r->out.name, "cannot record delivery in the state store");
-    }
-    if (o->failed && o->n > ok) {
-        char why[256];
-        sf_outrun_last_error(o->r, why, sizeof(why));
-        sf_warn(c->t->tc->name, o->r->out.name,
-                "%zu of %zu records not acknowledged (%s); cursor held", o->n - ok, o->n, why);
+    sf_err err = sf_outrun_submit(o->r, c->ti, until, &o->buf, o->msgs, o->items, o->n);
+    if (err) {
+        sf_error(tn, on, "cannot queue %zu records: %s; read again later", o->n,
+                 sf_strerror(err));
+        snprintf(o->why, sizeof(o->why), "cannot queue records: %s", sf_strerror(err));
+        o->active = 0;
     }
 }
 
-/* Hand the page to every output at once, then collect verdicts. */
-static void deliver(struct cycle *c)
+static void page_reset(struct cycle *c, int64_t now)
 {
     for (size_t k = 0; k < c->noc; k++) {
         struct out_cycle *o = &c->oc[k];
-        if (!o->active || o->failed || !o->n)
+        sf_buf_reset(&o->buf);
+        o->n = o->nq = 0;
+        /* a budget that filled up stops feeding for the rest of the window */
+        if (o->active && !sf_outrun_accepting(o->r, now, o->why, sizeof(o->why))) {
+            sf_info(c->t->tc->name, o->r->out.name, "not fed from here: %s", o->why);
+            o->active = 0;
+        }
+    }
+}
+
+/* The records of one alert for every output that should get it. */
+static sf_err route(struct cycle *c, json_object *alert, const char *id, int64_t lu)
+{
+    struct sf_state *st = c->w->p->state;
+    const char *tn = c->t->tc->name;
+    sf_err err = SF_OK;
+    for (size_t k = 0; k < c->noc && !err; k++) {
+        struct out_cycle *o = &c->oc[k];
+        if (!o->active || lu < o->w - c->overlap)
             continue;
-        /* the buffer stopped moving: offsets (kept in data's place) -> pointers */
-        for (size_t i = 0; i < o->n; i++) {
-            o->msgs[i].data = o->buf.data + o->msgs[i].len;
-            o->msgs[i].len = strlen(o->msgs[i].data);
-        }
-        o->job = (struct sf_outjob){ o->msgs, o->n, o->verdicts, 0, NULL };
-        sf_outrun_enqueue(o->r, &o->job);
+        /* rules: an alert no rule selects is not for this output */
+        if (o->r->rules && sf_rules_match(o->r->rules, alert, tn) < 0)
+            continue;
+        if (sf_state_seen(st, tn, o->r->out.name, id, lu) ||
+            sf_outrun_in_flight(o->r, c->ti, id, lu))
+            continue;
+        err = add_record(c, o, alert, id, lu);
     }
-    /* Record each output as soon as its own round is done, not in config
-     * order: a fast output must not wait behind a slow one (HEC acks) with
-     * acknowledged records unrecorded, which a crash would resend. */
-    size_t pending = 0;
-    for (size_t k = 0; k < c->noc; k++)
-        pending += c->oc[k].active && !c->oc[k].failed;
-    while (pending) {
-        for (size_t k = 0; k < c->noc; k++) {
-            struct out_cycle *o = &c->oc[k];
-            if (!o->active || o->failed || o->recorded)
-                continue;
-            if (o->n && !sf_outrun_wait(o->r, &o->job, pending > 1 ? 20 : -1))
-                continue;
-            record(c, o);
-            o->recorded = 1;
-            pending--;
-        }
-    }
+    return err;
 }
 
 static sf_err on_page(void *opaque, json_object *alerts)
 {
     struct cycle *c = opaque;
     size_t n = json_object_array_length(alerts);
+    int64_t page_max = INT64_MIN;
     sf_err err = SF_OK;
 
-    for (size_t k = 0; k < c->noc; k++) {
-        sf_buf_reset(&c->oc[k].buf);
-        c->oc[k].n = 0;
-        c->oc[k].nq = 0;
-        c->oc[k].recorded = 0;
-    }
+    page_reset(c, sf_now_ms());
     c->t->fetched += n;
     for (size_t i = 0; i < n && !err; i++) {
         json_object *alert = json_object_array_get_idx(alerts, i);
@@ -204,39 +192,39 @@ static sf_err on_page(void *opaque, json_object *alerts)
         if (sf_alert_key(c->t->ft.source, alert, &id, &lu) != 0) {
             /* no dedup key: it cannot be tracked, so it is quarantined */
             for (size_t k = 0; k < c->noc; k++)
-                if (c->oc[k].active && !c->oc[k].failed)
+                if (c->oc[k].active)
                     quarantine(c, &c->oc[k], alert, "",
                                "alert without a usable id or last-update time");
             continue;
         }
-        for (size_t k = 0; k < c->noc && !err; k++) {
-            struct out_cycle *o = &c->oc[k];
-            if (!o->active || o->failed || lu < o->w - c->overlap)
-                continue;
-            /* rules: an alert no rule selects is not for this output */
-            if (o->r->rules && sf_rules_match(o->r->rules, alert, c->t->tc->name) < 0)
-                continue;
-            if (sf_state_seen(c->w->p->state, c->t->tc->name, o->r->out.name, id, lu))
-                continue;
-            err = add_record(c, o, alert, id, lu);
-            c->t->rendered++;
-        }
+        if (lu > page_max)
+            page_max = lu;
+        err = route(c, alert, id, lu);
     }
     if (err)
         return err;
-    deliver(c);
+    /* Pages come oldest first (every source sorts by last-update time), so
+     * once this page is acknowledged, every alert updated before its latest
+     * time has been delivered: that is the cursor target. */
+    int fed = 0;
+    for (size_t k = 0; k < c->noc; k++) {
+        if (c->oc[k].active)
+            hand(c, &c->oc[k], page_max);
+        fed |= c->oc[k].active;
+    }
     if (c->w->p->stop) {
         c->stopped = 1;
-        return SF_ERR_TIMEOUT; /* shutting down: this page is committed, stop reading */
+        return SF_ERR_STOPPED; /* shutting down: what was handed stays handed */
     }
-    c->all_failed = 1;
-    for (size_t k = 0; k < c->noc; k++)
-        if (c->oc[k].active && !c->oc[k].failed)
-            c->all_failed = 0;
-    return c->all_failed ? SF_ERR_NETWORK : SF_OK;
+    if (!fed) {
+        c->starved = 1;
+        return SF_ERR_STOPPED; /* nobody takes records: stop reading */
+    }
+    return SF_OK;
 }
 
-/* Cursors of the tenant's outputs; returns the window start (ms). */
+/* Positions of the tenant's outputs; returns the window start (ms), or
+ * INT64_MAX when no output takes records. */
 static int64_t plan(struct cycle *c, int64_t now)
 {
     const struct sf_tenant_conf *tc = c->t->tc;
@@ -246,6 +234,7 @@ static int64_t plan(struct cycle *c, int64_t now)
         struct sf_cursor cur;
         o->active = 0;
         if (sf_state_cursor(c->w->p->state, tc->name, o->r->out.name, &cur) != SF_OK) {
+            snprintf(o->why, sizeof(o->why), "cannot read the cursor");
             sf_error(tc->name, o->r->out.name, "cannot read the cursor; output skipped");
             continue;
         }
@@ -253,50 +242,62 @@ static int64_t plan(struct cycle *c, int64_t now)
             cur.watermark_ms = now - tc->start_from_ms;
             if (sf_state_start(c->w->p->state, tc->name, o->r->out.name,
                                cur.watermark_ms) != SF_OK) {
+                snprintf(o->why, sizeof(o->why), "cannot store the cursor");
                 sf_error(tc->name, o->r->out.name, "cannot store the cursor; output skipped");
                 continue;
             }
         }
-        o->w = cur.watermark_ms;
-        o->active = !sf_outrun_is_down(o->r, now);
-        if (now - o->w > lag)
-            lag = now - o->w;
+        o->w = sf_outrun_position(o->r, c->ti, cur.watermark_ms);
+        o->active = sf_outrun_accepting(o->r, now, o->why, sizeof(o->why));
+        if (now - cur.watermark_ms > lag)
+            lag = now - cur.watermark_ms;
         if (o->active && o->w - c->overlap < from)
             from = o->w - c->overlap;
     }
     c->t->lag_ms = lag;
-    return from < 0 ? 0 : from;
+    return from == INT64_MAX ? from : from < 0 ? 0 : from;
 }
 
-static void commit(struct cycle *c, int64_t until, int64_t now, sf_err err,
-                   const struct sf_fetch_status *st)
+/* After the window: the end of a complete window is every fed output's
+ * cursor target; outputs not fed or a failed read are noted in the state. */
+static void finish_window(struct cycle *c, int64_t until, int64_t now, sf_err err,
+                          const struct sf_fetch_status *st)
 {
     for (size_t k = 0; k < c->noc; k++) {
         struct out_cycle *o = &c->oc[k];
         const char *out = o->r->out.name;
-        if (!o->active) {
-            char why[256];
-            sf_outrun_last_error(o->r, why, sizeof(why));
-            sf_state_note(c->w->p->state, c->t->tc->name, out, why, now);
-        } else if (!err && !o->failed) {
-            if (sf_state_advance(c->w->p->state, c->t->tc->name, out, until,
-                                 until - c->overlap, now) != SF_OK)
-                sf_error(c->t->tc->name, out, "cannot move the cursor in the state store");
-        } else {
-            char why[256];
-            if (err && !c->all_failed)
-                snprintf(why, sizeof(why), "fetch: %s", st->msg);
-            else
-                sf_outrun_last_error(o->r, why, sizeof(why));
+        sf_buf_reset(&o->buf);
+        o->n = o->nq = 0;
+        if (o->active && !err) {
+            hand(c, o, until);
+        } else if (o->active && !c->stopped) {
+            char why[sizeof(st->msg) + 8];
+            snprintf(why, sizeof(why), "fetch: %s", st->msg);
             sf_state_note(c->w->p->state, c->t->tc->name, out, why, now);
         }
+        if (!o->active && o->why[0])
+            sf_state_note(c->w->p->state, c->t->tc->name, out, o->why, now);
+        /* a healthy output that was only short of queue room: more to do */
+        if (!o->active && sf_outrun_healthy(o->r))
+            c->t->behind = 1;
     }
+}
+
+static void cycle_free(struct cycle *c)
+{
+    for (size_t k = 0; k < c->noc; k++) {
+        sf_buf_free(&c->oc[k].buf);
+        free(c->oc[k].msgs);
+        free(c->oc[k].items);
+        free(c->oc[k].qseen);
+    }
+    free(c->oc);
 }
 
 sf_err sf_cycle_run(struct sf_worker *w, struct sf_tenant_rt *t, struct sf_fetch_status *st)
 {
-    struct cycle c = { .w = w, .t = t, .overlap = t->tc->overlap_ms,
-                       .info = { t->tc->name, t->tc->tenant_id } };
+    struct cycle c = { .w = w, .t = t, .ti = (size_t)(t - w->p->tenants),
+                       .overlap = t->tc->overlap_ms, .info = { t->tc->name, t->tc->tenant_id } };
     int64_t now = sf_now_ms(), until = now - t->tc->settle_ms;
     sf_err err = SF_OK;
 
@@ -311,33 +312,26 @@ sf_err sf_cycle_run(struct sf_worker *w, struct sf_tenant_rt *t, struct sf_fetch
         sf_buf_init(&c.oc[k].buf, 0);
     }
     int64_t from = plan(&c, now);
-    t->more = 0;
     t->no_output = from == INT64_MAX;
-    if (from == INT64_MAX || from >= until) {
-        if (from == INT64_MAX)
-            sf_debug(t->tc->name, NULL, "every output is down; nothing fetched");
+    t->pass_until = until;
+    t->behind = 0;
+    if (from == INT64_MAX) {
+        sf_debug(t->tc->name, NULL, "no output takes records; nothing fetched");
+        finish_window(&c, until, now, SF_ERR_LIMIT, st);
         goto out;
     }
-    if (until - from > MAX_WINDOW_MS) {
-        until = from + MAX_WINDOW_MS;
-        t->more = 1; /* the pipeline runs the next slice at once */
+    if (from < until) {
+        sf_debug(t->tc->name, NULL, "window %lld..%lld", (long long)from, (long long)until);
+        err = w->p->fetch_window(w->api, &t->ft, from, until, on_page, &c, st);
     }
-    sf_debug(t->tc->name, NULL, "window %lld..%lld", (long long)from, (long long)until);
-    err = sf_fetch_window(w->api, &t->ft, from, until, on_page, &c, st);
-    if (c.all_failed) {
+    if (c.starved) {
         err = SF_OK; /* not a fetch problem: outputs hold their own cursors */
         t->no_output = 1;
+        for (size_t k = 0; k < c.noc; k++)
+            c.oc[k].active = 0;
     }
-    if (!c.stopped) /* a cut window moves no cursor; its pages are recorded */
-        commit(&c, until, now, err, st);
+    finish_window(&c, until, now, err, st);
 out:
-    for (size_t k = 0; k < c.noc; k++) {
-        sf_buf_free(&c.oc[k].buf);
-        free(c.oc[k].msgs);
-        free(c.oc[k].seen);
-        free(c.oc[k].verdicts);
-        free(c.oc[k].qseen);
-    }
-    free(c.oc);
+    cycle_free(&c);
     return err;
 }

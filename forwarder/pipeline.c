@@ -2,6 +2,7 @@
  * with their threads, tenants with their schedule, worker pool with per
  * worker API clients and formats) and runs the scheduler. Each tenant is
  * independent: its errors, throttling and backoff never touch another. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -10,7 +11,16 @@
 #include "sf_pipeline.h"
 #include "sf_rules.h"
 
+/* run --once: a tenant's pass gets this many failed attempts (backoff in
+ * between); throttling does not count, but each Retry-After longer than
+ * ONCE_MAX_WAIT_MS, or more than ONCE_MAX_THROTTLES of them, ends the pass. */
 #define ONCE_MAX_ATTEMPTS 3
+#define ONCE_MAX_THROTTLES 10
+#define ONCE_MAX_WAIT_MS ((int64_t)120 * 1000)
+/* ... and a healthy output whose queue was full goes on from its position
+ * in further cycles, at most this many. */
+#define ONCE_MAX_CATCHUPS 1000
+#define ONCE_CATCHUP_DELAY_MS 100
 
 /* TLS verification can only be turned off explicitly; say so at every start. */
 static void warn_unverified(const struct sf_output_conf *oc)
@@ -50,7 +60,10 @@ static sf_err setup_outputs(struct sf_pipeline *p, char *errbuf, size_t errlen)
         r->out.name = strdup(oc->name);
         r->out.state_dir = cfg->state_dir;
         r->state_dir = cfg->state_dir;
+        r->state = p->state;
         r->flush_timeout_ms = (int)cfg->shutdown_timeout_ms;
+        r->max_bytes = (uint64_t)oc->queue_max_bytes;
+        r->max_failing_ms = oc->queue_max_failing_ms;
         err = r->out.type->init(&r->out, oc->node, oc->path, &errs);
         if (!err)
             err = sf_rules_compile(oc->rules, oc->path, &r->rules, &errs);
@@ -172,11 +185,14 @@ sf_err sf_pipeline_new(const struct sf_config *cfg, int once, struct sf_pipeline
         return SF_ERR_NOMEM;
     p->cfg = cfg;
     p->once = once;
+    p->fetch_window = sf_fetch_window;
     pthread_mutex_init(&p->mu, NULL);
     pthread_cond_init(&p->cv, NULL);
-    p->fopts = (struct sf_fetch_opts){ cfg->organization, cfg->http_ca_file,
-                                       (long)cfg->http_timeout_ms,
-                                       (size_t)cfg->http_max_response };
+    p->fopts = (struct sf_fetch_opts){ .organization = cfg->organization,
+                                       .ca_file = cfg->http_ca_file,
+                                       .timeout_ms = (long)cfg->http_timeout_ms,
+                                       .max_response = (size_t)cfg->http_max_response,
+                                       .abort_flag = &p->stop }; /* stop aborts calls */
     err = sf_state_open(cfg->state_dir, cfg->state_sync && strcmp(cfg->state_sync, "full") == 0,
                         &p->state, errbuf, errlen);
     if (!err)
@@ -207,6 +223,12 @@ static int64_t backoff_ms(int fails)
     return ms + rand() % (ms / 5 + 1);
 }
 
+static void remember(struct sf_tenant_rt *t, sf_err err, const struct sf_fetch_status *st)
+{
+    snprintf(t->last_error, sizeof(t->last_error), "%s", st->msg[0] ? st->msg :
+             sf_strerror(err));
+}
+
 /* After a cycle: when does this tenant run next. Called with p->mu held. */
 static void reschedule(struct sf_pipeline *p, struct sf_tenant_rt *t, sf_err err,
                        const struct sf_fetch_status *st)
@@ -219,32 +241,43 @@ static void reschedule(struct sf_pipeline *p, struct sf_tenant_rt *t, sf_err err
     t->runs++;
     if (!err && st->msg[0]) /* a warning the fetch stage could work around */
         sf_warn(name, NULL, "%s", st->msg);
-    if (!err && t->no_output) {
-        /* fetched fine, but no output took anything: cursors are held; not
-         * a success (--once exits 1), and no tenant backoff either, so the
-         * backlog flows as soon as an output is back */
-        sf_warn(name, NULL, "no output accepted this tenant's records; cursors held");
-        t->next_due_ms = now + poll;
-        t->done = p->once;
-        return;
-    }
     if (!err) {
-        if (t->auth_failed)
+        if (t->no_output)
+            /* read fine, but some or all outputs took nothing: each catches
+             * up from its own cursor once it takes records again */
+            sf_warn(name, NULL, "no output accepted this tenant's records; cursors held");
+        else if (t->auth_failed)
             sf_info(name, NULL, "access restored");
-        t->fails = t->auth_failed = 0;
+        t->fails = t->auth_failed = t->throttles = 0;
         t->last_success_ms = now;
-        t->next_due_ms = t->more ? now : now + poll;
-        t->done = p->once && !t->more;
+        t->last_error[0] = '\0';
+        t->next_due_ms = now + poll;
+        t->pass_ok = 1;
+        t->done = p->once;
+        if (p->once && t->behind && t->catchups++ < ONCE_MAX_CATCHUPS) {
+            t->next_due_ms = now + ONCE_CATCHUP_DELAY_MS;
+            t->done = 0;
+        }
         return;
     }
     p->failed_cycles++;
+    t->pass_ok = 0;
+    remember(t, err, st);
     if (err == SF_ERR_THROTTLED) {
         t->throttled++;
+        t->throttles++;
         int64_t wait = st->retry_after_ms > 0 ? st->retry_after_ms : poll;
         sf_warn(name, NULL, "throttled by the API (HTTP 429); next try in %lld ms",
                 (long long)wait);
         t->next_due_ms = now + wait;
-    } else if (err == SF_ERR_AUTH) {
+        if (p->once && (wait > ONCE_MAX_WAIT_MS || t->throttles > ONCE_MAX_THROTTLES)) {
+            snprintf(t->last_error, sizeof(t->last_error), "throttled by the API %d times, "
+                     "last Retry-After %lld s", t->throttles, (long long)wait / 1000);
+            t->done = 1;
+        }
+        return;
+    }
+    if (err == SF_ERR_AUTH) {
         int64_t wait = poll * 10 < 3600000 ? poll * 10 : 3600000;
         sf_error(name, NULL, "access refused (consent revoked or credentials wrong): %s; "
                  "retrying in %lld s", st->msg, (long long)wait / 1000);
@@ -252,15 +285,18 @@ static void reschedule(struct sf_pipeline *p, struct sf_tenant_rt *t, sf_err err
         t->next_due_ms = now + wait;
         t->done = p->once;
         return;
-    } else {
-        t->fails++;
-        int64_t wait = backoff_ms(t->fails);
-        sf_warn(name, NULL, "cycle failed: %s (%s); retrying in %lld ms", st->msg,
-                sf_strerror(err), (long long)wait);
-        t->next_due_ms = now + wait;
     }
-    if (p->once && (t->runs >= ONCE_MAX_ATTEMPTS || t->next_due_ms - now > 60000))
+    t->fails++;
+    int64_t wait = backoff_ms(t->fails);
+    if (p->once && t->fails >= ONCE_MAX_ATTEMPTS) {
+        sf_error(name, NULL, "cycle failed: %s (%s); giving up after %d attempts", st->msg,
+                 sf_strerror(err), t->fails);
         t->done = 1;
+        return;
+    }
+    sf_warn(name, NULL, "cycle failed: %s (%s); retrying in %lld ms", st->msg,
+            sf_strerror(err), (long long)wait);
+    t->next_due_ms = now + wait;
 }
 
 /* The due tenant with the earliest deadline, or NULL; *wake gets the next
@@ -321,14 +357,80 @@ static void *worker_main(void *arg)
     return NULL;
 }
 
+static sf_err start_outputs(struct sf_pipeline *p)
+{
+    for (size_t i = 0; i < p->nouts; i++) {
+        struct sf_outrun *r = &p->outs[i];
+        if (sf_outrun_start(r, p->ntenants) != SF_OK)
+            return SF_ERR_INTERNAL;
+        for (size_t ti = 0; ti < p->ntenants; ti++) {
+            r->pairs[ti].tenant = p->tenants[ti].tc->name;
+            r->pairs[ti].overlap_ms = p->tenants[ti].tc->overlap_ms;
+        }
+    }
+    return SF_OK;
+}
+
+/* Every output delivers what it holds, all at once, within shutdown_timeout. */
+static void drain_outputs(struct sf_pipeline *p)
+{
+    int64_t deadline = sf_now_ms() + p->cfg->shutdown_timeout_ms;
+    for (size_t i = 0; i < p->nouts; i++)
+        sf_outrun_drain(&p->outs[i], deadline);
+    for (size_t i = 0; i < p->nouts; i++)
+        sf_outrun_stop(&p->outs[i], (int)p->cfg->shutdown_timeout_ms);
+    p->nouts_stopped = 1;
+}
+
+/* --once: is (tenant, output) complete, i.e. its cursor at the end of the
+ * tenant's window? If not, say why in the log. Returns 1 when complete. */
+static int pair_complete(struct sf_pipeline *p, size_t ti, size_t oi)
+{
+    struct sf_tenant_rt *t = &p->tenants[ti];
+    struct sf_outrun *r = &p->outs[oi];
+    struct sf_outpair_view v;
+    char why[256];
+
+    sf_outrun_pair(r, ti, &v);
+    if (v.attached && v.committed >= t->pass_until)
+        return 1;
+    sf_outrun_last_error(r, why, sizeof(why));
+    if (v.attached && v.open)
+        sf_error(t->tc->name, r->out.name, "left behind: %zu records not acknowledged "
+                 "(%s); cursor held, they are read again next run", v.open,
+                 why[0] ? why : "no answer");
+    else if (!sf_outrun_accepting(r, sf_now_ms(), why, sizeof(why)))
+        sf_error(t->tc->name, r->out.name, "left behind: not fed (%s); cursor held", why);
+    else
+        sf_error(t->tc->name, r->out.name, "left behind: cursor not at the end of the "
+                 "window; read again next run");
+    return 0;
+}
+
+/* --once: tenants not read whole or not delivered whole (named in the log). */
+static size_t incomplete_tenants(struct sf_pipeline *p)
+{
+    size_t bad = 0;
+    for (size_t ti = 0; ti < p->ntenants; ti++) {
+        struct sf_tenant_rt *t = &p->tenants[ti];
+        int ok = t->pass_ok;
+        if (!ok)
+            sf_error(t->tc->name, NULL, "left behind: not read whole: %s",
+                     t->last_error[0] ? t->last_error : p->stop ? "stopped" : "not run");
+        for (size_t k = 0; k < t->nouts && t->pass_ok; k++)
+            ok &= pair_complete(p, ti, t->outs[k]);
+        bad += !ok;
+    }
+    return bad;
+}
+
 sf_err sf_pipeline_run(struct sf_pipeline *p)
 {
     size_t started = 0;
-    for (size_t i = 0; i < p->nouts; i++)
-        if (sf_outrun_start(&p->outs[i]) != SF_OK)
-            return SF_ERR_INTERNAL;
+    if (start_outputs(p) != SF_OK)
+        return SF_ERR_INTERNAL;
     sf_info(NULL, NULL, "running: %zu tenants, %zu outputs, %zu workers%s", p->ntenants,
-            p->nouts, p->nworkers, p->once ? " (one cycle)" : "");
+            p->nouts, p->nworkers, p->once ? " (one pass)" : "");
     for (size_t i = 0; i < p->nworkers; i++) {
         if (pthread_create(&p->workers[i].thread, NULL, worker_main, &p->workers[i]) != 0)
             break;
@@ -336,9 +438,7 @@ sf_err sf_pipeline_run(struct sf_pipeline *p)
     }
     for (size_t i = 0; i < started; i++)
         pthread_join(p->workers[i].thread, NULL);
-    for (size_t i = 0; i < p->nouts; i++)
-        sf_outrun_stop(&p->outs[i], (int)p->cfg->shutdown_timeout_ms);
-    p->nouts_stopped = 1;
+    drain_outputs(p);
     uint64_t fetched = 0, delivered = 0, quarantined = 0;
     size_t failed = 0;
     for (size_t i = 0; i < p->ntenants; i++) {
@@ -349,11 +449,19 @@ sf_err sf_pipeline_run(struct sf_pipeline *p)
         delivered += p->outs[i].stats.delivered;
         quarantined += p->outs[i].stats.quarantined;
     }
+    if (p->once) {
+        size_t bad = incomplete_tenants(p);
+        sf_info(NULL, NULL, "stopped: %llu alerts fetched, %llu records delivered, %llu "
+                "quarantined, %zu of %zu tenants incomplete", (unsigned long long)fetched,
+                (unsigned long long)delivered, (unsigned long long)quarantined, bad,
+                p->ntenants);
+        return bad ? SF_ERR_INTERNAL : SF_OK;
+    }
     sf_info(NULL, NULL, "stopped: %llu alerts fetched, %llu records delivered, %llu "
             "quarantined, %zu of %zu tenants without a successful cycle",
             (unsigned long long)fetched, (unsigned long long)delivered,
             (unsigned long long)quarantined, failed, p->ntenants);
-    return p->once && failed ? SF_ERR_INTERNAL : SF_OK;
+    return SF_OK;
 }
 
 void sf_pipeline_stop(struct sf_pipeline *p)
@@ -373,10 +481,8 @@ void sf_pipeline_free(struct sf_pipeline *p)
         free(w->fmts);
     }
     free(p->workers);
-    if (!p->nouts_stopped)
-        for (size_t i = 0; i < p->nouts; i++)
-            sf_outrun_stop(&p->outs[i], 1000);
     for (size_t i = 0; i < p->nouts; i++) {
+        sf_outrun_release(&p->outs[i]);
         free(p->outs[i].out.name);
         sf_rules_free(p->outs[i].rules);
     }

@@ -19,9 +19,13 @@ struct sf_tenant_rt {
     size_t *outs;            /* indices into pipeline outputs */
     size_t nouts;
     int64_t next_due_ms;
-    int busy, runs, fails, auth_failed, done;
-    int more;                /* the last cycle read a slice of a longer backlog */
+    int busy, runs, fails, throttles, auth_failed, done;
     int no_output;           /* the last cycle had no output accepting records */
+    int pass_ok;             /* --once: the last cycle read its whole window */
+    int behind;              /* a healthy output was not fed to the end (queue full) */
+    int catchups;            /* --once: extra cycles run for that */
+    int64_t pass_until;      /* end of the last cycle's window */
+    char last_error[256];    /* the last failed cycle's sentence, "" after success */
     /* metrics */
     _Atomic uint64_t fetched, rendered, throttled; /* read by the metrics thread */
     int64_t last_success_ms, lag_ms;
@@ -41,6 +45,10 @@ struct sf_pipeline {
     size_t ntenants;
     struct sf_worker *workers;
     size_t nworkers;
+    /* The fetch stage; sf_fetch_window unless a test puts a fake here. */
+    sf_err (*fetch_window)(struct sf_api_client *c, const struct sf_fetch_tenant *t,
+                           int64_t from_ms, int64_t until_ms, sf_page_fn on_page,
+                           void *opaque, struct sf_fetch_status *st);
     pthread_mutex_t mu;
     pthread_cond_t cv;
     _Atomic int stop;             /* set by sf_pipeline_stop from the main thread */
@@ -58,8 +66,10 @@ struct sf_worker {
 
 sf_err sf_pipeline_new(const struct sf_config *cfg, int once, struct sf_pipeline **out,
                        char *errbuf, size_t errlen);
-/* Runs until sf_pipeline_stop (or, with once, every tenant ran). Returns
- * SF_OK, or SF_ERR_INTERNAL when --once saw tenants fail. */
+/* Runs until sf_pipeline_stop (or, with once, every tenant ran and the
+ * outputs drained within shutdown_timeout). Returns SF_OK, or with once
+ * SF_ERR_INTERNAL when a tenant was not read whole or an output did not
+ * acknowledge everything read (each named in the log). */
 sf_err sf_pipeline_run(struct sf_pipeline *p);
 void sf_pipeline_stop(struct sf_pipeline *p);
 void sf_pipeline_free(struct sf_pipeline *p);

@@ -23,7 +23,6 @@ struct file_conf {
     int fsync;
 };
 
-static const char *const common_keys[] = { "name", "type", "format", "rules", "flood", NULL };
 
 static const struct sf_conf_entry file_table[] = {
     { "path", SF_CT_STRING, NULL, offsetof(struct file_conf, path), 0, 0, NULL, 1,
@@ -42,7 +41,7 @@ static sf_err file_init(struct sf_output *o, const struct sf_node *cfg, const ch
     struct file_conf fc = { 0 };
     struct file_ctx *c;
     sf_err err = sf_conf_bind(cfg, path, is_stdout ? stdout_table : file_table,
-                              common_keys, &fc, errs);
+                              sf_output_common_keys, &fc, errs);
     if (err) {
         sf_conf_release(is_stdout ? stdout_table : file_table, &fc);
         return err;

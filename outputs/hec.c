@@ -16,7 +16,6 @@
 
 #define RESP_MAX ((size_t)1024 * 1024)
 
-static const char *const common_keys[] = { "name", "type", "format", "rules", "flood", NULL };
 
 #define C(f) offsetof(struct hec_conf, f)
 static const struct sf_conf_entry hec_table[] = {
@@ -218,7 +217,7 @@ static sf_err hec_init(struct sf_output *o, const struct sf_node *cfg, const cha
         return SF_ERR_NOMEM;
     h->o = o;
     o->ctx = h;
-    err = sf_conf_bind(cfg, path, hec_table, common_keys, &h->conf, errs);
+    err = sf_conf_bind(cfg, path, hec_table, sf_output_common_keys, &h->conf, errs);
     if (!err)
         err = check_conf(h, cfg, path, errs);
     if (!err)

@@ -62,7 +62,6 @@ static const char *const facility_names[] = {
     "local3", "local4", "local5", "local6", "local7", NULL };
 static const char *const severity_names[] = {
     "emerg", "alert", "crit", "err", "warning", "notice", "info", "debug", NULL };
-static const char *const common_keys[] = { "name", "type", "format", "rules", "flood", NULL };
 
 #define C(f) offsetof(struct syslog_conf, f)
 static const struct sf_conf_entry table[] = {
@@ -502,7 +501,7 @@ static sf_err syslog_init(struct sf_output *o, const struct sf_node *cfg, const 
     sf_buf_init(&s->batch, 0);
     o->ctx = s;
     path = path ? path : "";
-    err = sf_conf_bind(cfg, path, table, common_keys, &s->conf, errs);
+    err = sf_conf_bind(cfg, path, table, sf_output_common_keys, &s->conf, errs);
     snprintf(tpath, sizeof(tpath), "%s%stls", path, *path ? "." : "");
     terr = sf_conf_bind(s->conf.tls, tpath, tls_table, NULL, &s->tlsc, errs);
     if (err == SF_ERR_NOMEM || terr == SF_ERR_NOMEM)
