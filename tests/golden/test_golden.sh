@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Golden files: every sample of Microsoft's documented responses plus hostile
-# alerts -> exact expected CEF and LEEF bytes (tests/golden/expected/). Every
+# Golden files: every sample of Microsoft's documented responses, hostile
+# alerts (make_hostile.py) and real-world shapes (inputs/) -> exact expected
+# CEF and LEEF bytes (tests/golden/expected/). Every
 # CEF line is also parsed by lognormalizer and compared with the source values.
 # SF_UPDATE_GOLDEN=1 rewrites the expected files (review the diff!).
 set -euo pipefail
@@ -12,6 +13,8 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 mkdir -p "$tmp/in"
 cp "$src"/tests/data/*.json "$tmp/in/"
+# real-world shapes (issue 10 A): long ids, odd evidence, bad times, placeholders
+cp "$here"/inputs/*.json "$tmp/in/"
 /usr/bin/python3 "$here/make_hostile.py" "$src/tests/data/graph-alerts_v2.json" "$tmp/in"
 
 fail=0
