@@ -1,7 +1,8 @@
 /* config_dump.c - prints the effective configuration (defaults applied,
  * tenant_defaults merged, paths resolved) as YAML, driven by the same tables
  * that loaded it. Secrets are written as "***", never their value; keys of
- * output types that look secret (password, secret, token) are masked too. */
+ * output types that look secret (password, secret, token) and a webhook's
+ * url are masked too. */
 #include <ctype.h>
 #include <stdio.h>
 #include <string.h>
@@ -201,7 +202,9 @@ static void put_outputs(struct sf_buf *out, const struct sf_config *cfg)
             sf_buf_adds(out, "    ");
             put_str(out, key);
             sf_buf_adds(out, ": ");
-            put_node(out, n->items[k], secret_key(key));
+            /* a webhook URL carries the token in its path (Slack, Teams) */
+            put_node(out, n->items[k], secret_key(key) ||
+                     (strcmp(o->type, "webhook") == 0 && strcmp(key, "url") == 0));
             sf_buf_addc(out, '\n');
         }
     }

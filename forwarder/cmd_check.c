@@ -11,6 +11,7 @@
 #include "sf_fetch.h"
 #include "sf_format.h"
 #include "sf_output.h"
+#include "sf_redact.h"
 #include "sf_rules.h"
 
 struct sf_config *sf_cli_load_config(const char *path, int *rc);
@@ -95,6 +96,8 @@ static int check_online(const struct sf_config *cfg)
         memset(&st, 0, sizeof(st));
         sf_err err = sf_fetch_probe(c, &ft, &st);
         if (err) {
+            /* the message may quote the token endpoint or the API */
+            sf_redact(st.msg, sizeof(st.msg));
             printf("tenant %-20s FAIL %s%s\n", t->name, st.msg,
                    st.auth_failed ? " (missing consent or permission?)" : "");
             bad++;

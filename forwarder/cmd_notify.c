@@ -11,6 +11,7 @@
 #include "sf_config.h"
 #include "sf_log.h"
 #include "sf_notify.h"
+#include "sf_redact.h"
 
 #define ALERT_MAX ((size_t)16 * 1024 * 1024)
 
@@ -92,8 +93,11 @@ static int run_test(const struct sf_config *cfg, const struct sf_output_conf *oc
         fprintf(stderr, "%s", errs.data ? errs.data : "siemfwd notify-test: invalid output\n");
         goto out;
     }
-    if (sf_notify_test(&o, alert, t ? t->name : "test", t ? t->tenant_id : NULL, &v, answer,
-                       sizeof(answer)) != SF_OK) {
+    sf_err err = sf_notify_test(&o, alert, t ? t->name : "test", t ? t->tenant_id : NULL, &v,
+                                answer, sizeof(answer));
+    /* the answer quotes the server, which may echo the URL or a password */
+    sf_redact(answer, sizeof(answer));
+    if (err != SF_OK) {
         fprintf(stderr, "siemfwd notify-test: %s\n", answer);
         goto out;
     }

@@ -15,6 +15,7 @@
 #include "sf_config.h"
 #include "sf_log.h"
 #include "sf_notify.h"
+#include "sf_redact.h"
 
 #if LIBCURL_VERSION_NUM >= 0x080200
 #define RCPT_ALLOWFAILS CURLOPT_MAIL_RCPT_ALLOWFAILS
@@ -173,6 +174,11 @@ static sf_err email_init(struct sf_output *o, const struct sf_node *cfg, const c
     err = sf_conf_bind(cfg, path, email_table, sf_output_common_keys, &e->c, errs);
     if (!err)
         err = check_conf(e, cfg, path, errs);
+    /* the password itself is registered by the binder; AUTH PLAIN sends
+     * base64("\0user\0password") as one piece */
+    if (!err && e->c.password &&
+        sf_redact_add_plain(e->c.username, e->c.password) == SF_ERR_NOMEM)
+        err = SF_ERR_NOMEM;
     nerr = sf_notify_init(&e->n, o, cfg, path, &email_ops, e, errs);
     if (!err)
         err = nerr;
@@ -192,13 +198,27 @@ static sf_err email_init(struct sf_output *o, const struct sf_node *cfg, const c
 
 static void capture_reply(struct email *e, const char *p, size_t n)
 {
+    char *full;
+
     while (n && (p[n - 1] == '\n' || p[n - 1] == '\r'))
         n--;
-    if (n > sizeof(e->reply) - 1)
-        n = sizeof(e->reply) - 1;
-    for (size_t i = 0; i < n; i++)
-        e->reply[i] = (unsigned char)p[i] < 0x20 ? ' ' : p[i];
-    e->reply[n] = '\0';
+    /* A server may quote what we sent (a 535 echoing AUTH PLAIN): the whole
+     * reply is redacted before it is cut to fit, logged or stored. */
+    if ((full = malloc(n + 1)) != NULL) {
+        for (size_t i = 0; i < n; i++)
+            full[i] = (unsigned char)p[i] < 0x20 ? ' ' : p[i];
+        full[n] = '\0';
+        sf_redact_copy(e->reply, sizeof(e->reply), full);
+        free(full);
+    } else {
+        if (n > sizeof(e->reply) - 1)
+            n = sizeof(e->reply) - 1;
+        for (size_t i = 0; i < n; i++)
+            e->reply[i] = (unsigned char)p[i] < 0x20 ? ' ' : p[i];
+        e->reply[n] = '\0';
+        sf_redact(e->reply, sizeof(e->reply));
+    }
+    n = strlen(e->reply);
     e->code = n >= 3 ? atoi(e->reply) : 0;
     if (e->code >= 400 && !e->fail_code && (n < 4 || e->reply[3] != '-')) {
         e->fail_code = e->code;

@@ -13,6 +13,7 @@
 
 #include "hec.h"
 #include "sf_conf.h"
+#include "sf_log.h"
 
 #define RESP_MAX ((size_t)1024 * 1024)
 
@@ -222,6 +223,12 @@ static sf_err hec_init(struct sf_output *o, const struct sf_node *cfg, const cha
         err = check_conf(h, cfg, path, errs);
     if (!err)
         err = fill_ctx(h);
+    /* said once per load (run, reload, check), as the operator chose it */
+    if (!err && strncmp(h->conf.url, "http://", 7) == 0)
+        sf_warn(NULL, o->name, "url %s is http://: alerts and the HEC token travel"
+                " unencrypted", h->conf.url);
+    else if (!err && !h->tls.verify)
+        sf_warn(NULL, o->name, "tls.verify is false: the HEC server is not authenticated");
     h->conf.tls = NULL; /* borrowed from the document: not kept past init */
     if (err) {
         hec_destroy(o);

@@ -14,6 +14,7 @@
 #include "sf_config.h"
 #include "sf_log.h"
 #include "sf_notify.h"
+#include "sf_redact.h"
 
 #define RESP_MAX ((size_t)64 * 1024)
 #define HEADERS_MAX 32
@@ -33,12 +34,14 @@ struct webhook {
     CURL *curl;
     struct sf_buf body, resp;
     char curl_err[CURL_ERROR_SIZE];
+    char shown[300];           /* the URL as errors may print it: scheme://host/... */
 };
 
 #define C(f) offsetof(struct webhook_conf, f)
 static const struct sf_conf_entry webhook_table[] = {
-    { "url", SF_CT_STRING, NULL, C(url), 0, 0, NULL, 1,
-      "https:// URL the JSON documents are POSTed to" },
+    /* a secret: Slack, Teams and most others put a token in the path */
+    { "url", SF_CT_SECRET, NULL, C(url), 0, 0, NULL, 1,
+      "https:// URL the JSON documents are POSTed to (a secret: ${ENV}, file:/path or text)" },
     { "headers", SF_CT_NODE, NULL, C(headers), 0, 0, NULL, 0,
       "extra request headers {Name: value}; values may be ${ENV} or file:/path" },
     { "template", SF_CT_NODE, NULL, C(tmpl), 0, 0, NULL, 0,
@@ -197,6 +200,26 @@ static sf_err check_conf(struct webhook *w, const struct sf_node *cfg, const cha
     return err;
 }
 
+/* scheme://host[:port]/ and "***" for messages, and the path and query (where
+ * the token usually is) known to the redactor apart from the whole URL,
+ * which the config binder registered as a secret. */
+static sf_err hide_url(struct webhook *w)
+{
+    const char *u = w->c.url, *host = strstr(u, "://");
+    size_t hl;
+
+    host = host ? host + 3 : u;
+    hl = strcspn(host, "/?#");
+    if (strchr(host, '@') && (size_t)(strchr(host, '@') - host) < hl) {
+        /* user:password@host: keep only the host */
+        hl -= (size_t)(strchr(host, '@') + 1 - host);
+        host = strchr(host, '@') + 1;
+    }
+    snprintf(w->shown, sizeof(w->shown), "%.*s%.*s/***", (int)(host - u > 16 ? 0 : host - u),
+             u, (int)(hl < 200 ? hl : 200), host);
+    return host[hl] && sf_redact_add(host + hl) == SF_ERR_NOMEM ? SF_ERR_NOMEM : SF_OK;
+}
+
 static void webhook_destroy(struct sf_output *o);
 static const struct sf_notify_ops webhook_ops;
 
@@ -215,6 +238,11 @@ static sf_err webhook_init(struct sf_output *o, const struct sf_node *cfg, const
     err = sf_conf_bind(cfg, path, webhook_table, sf_output_common_keys, &w->c, errs);
     if (!err)
         err = check_conf(w, cfg, path, errs);
+    if (!err)
+        err = hide_url(w);
+    if (!err && strncmp(w->c.url, "http://", 7) == 0)
+        sf_warn(NULL, o->name, "url %s is http://: alerts, and the token in the URL or"
+                " headers, travel unencrypted", w->shown);
     nerr = sf_notify_init(&w->n, o, cfg, path, &webhook_ops, w, errs);
     if (!err)
         err = nerr;
@@ -273,7 +301,7 @@ static enum sf_verdict judge(struct webhook *w, CURLcode rc, long http, char *an
         text[i] = (unsigned char)w->resp.data[i] < 0x20 ? ' ' : w->resp.data[i];
     text[n] = '\0';
     if (rc != CURLE_OK) {
-        snprintf(answer, len, "POST %s: %s", w->c.url, w->curl_err[0] ? w->curl_err
+        snprintf(answer, len, "POST %s: %s", w->shown, w->curl_err[0] ? w->curl_err
                                                                       : curl_easy_strerror(rc));
         return SF_V_RECONNECT;
     }
@@ -283,7 +311,7 @@ static enum sf_verdict judge(struct webhook *w, CURLcode rc, long http, char *an
     if (http == 408 || http == 429 || http >= 500)
         return SF_V_RETRY;
     if (http < 400 || http == 401 || http == 403 || http == 404 || http == 405 || http == 410) {
-        snprintf(answer, len, "POST %s: HTTP %ld%s%s: check `url` and `headers`", w->c.url,
+        snprintf(answer, len, "POST %s: HTTP %ld%s%s: check `url` and `headers`", w->shown,
                  http, n ? ": " : "", text);
         return SF_V_FATAL;
     }

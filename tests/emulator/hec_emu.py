@@ -96,6 +96,7 @@ class State:
         self.ack_never = args.ack_never
         self.max_content_length = args.max_content_length
         self.max_event_size = args.max_event_size
+        self.echo_token = getattr(args, "echo_token", False)
         self.unhealthy_until = 0.0
         self.busy = 0
         self.busy_ratio = args.busy_ratio
@@ -335,10 +336,12 @@ class Handler(BaseHTTPRequestHandler):
         if tok is None:
             raise HecError(2)
         settings = st.tokens.get(tok)
+        # --echo-token: a hostile or careless HEC that quotes what it got back
+        echo = " (Authorization: %s, token %s)" % (auth, tok) if st.echo_token else ""
         if settings is None:
-            raise HecError(4)
+            raise HecError(4, text=CODES[4][1] + echo if echo else None)
         if settings["disabled"]:
-            raise HecError(1)
+            raise HecError(1, text=CODES[1][1] + echo if echo else None)
         return settings
 
     def channel(self, query):
@@ -560,6 +563,8 @@ def main():
     ap.add_argument("--no-store", action="store_true", help="count events, keep none")
     ap.add_argument("--exit-with-parent", action="store_true")
     ap.add_argument("--verbose", action="store_true")
+    ap.add_argument("--echo-token", action="store_true",
+                    help="refusals quote the Authorization header and token received")
     args = ap.parse_args()
     if bool(args.cert) != bool(args.key):
         ap.error("--cert and --key go together")
