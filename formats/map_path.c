@@ -394,6 +394,10 @@ static int member_matches(json_object *m, const char *val, size_t vlen)
     return n == vlen && strncasecmp(s, val, n) == 0;
 }
 
+/* One segment from j. An object where an array is expected counts as an
+ * array of that one object ({} as an empty one): APIs and converters
+ * (PowerShell's ConvertTo-Json among them) write a one-element list as its
+ * element. */
 static json_object *step(const struct sf_map_seg *seg, json_object *j)
 {
     json_object *out = NULL;
@@ -402,15 +406,18 @@ static json_object *step(const struct sf_map_seg *seg, json_object *j)
             json_object_object_get_ex(j, seg->key, &out);
         return out;
     }
-    if (!json_object_is_type(j, json_type_array))
+    int lone = json_object_is_type(j, json_type_object);
+    if (!lone && !json_object_is_type(j, json_type_array))
         return NULL;
-    size_t n = json_object_array_length(j);
+    size_t n = !lone ? json_object_array_length(j) : json_object_object_length(j) ? 1 : 0;
     if (seg->kind == SEG_INDEX) {
         long idx = seg->idx < 0 ? (long)n + seg->idx : seg->idx;
-        return idx >= 0 && (size_t)idx < n ? json_object_array_get_idx(j, (size_t)idx) : NULL;
+        if (idx < 0 || (size_t)idx >= n)
+            return NULL;
+        return lone ? j : json_object_array_get_idx(j, (size_t)idx);
     }
     for (size_t k = 0; k < n; k++) {  /* SEG_MATCH */
-        json_object *el = json_object_array_get_idx(j, k), *m;
+        json_object *el = lone ? j : json_object_array_get_idx(j, k), *m;
         if (json_object_is_type(el, json_type_object) &&
             json_object_object_get_ex(el, seg->key, &m) && m &&
             member_matches(m, seg->val, seg->vlen))
@@ -440,6 +447,11 @@ static void each_from(struct each *e, size_t k, json_object *j)
         if (e->p->segs[k].kind != SEG_ALL) {
             j = step(&e->p->segs[k], j);
             continue;
+        }
+        if (json_object_is_type(j, json_type_object)) {
+            if (json_object_object_length(j))
+                each_from(e, k + 1, j);   /* a lone object: a list of one */
+            return;
         }
         if (!json_object_is_type(j, json_type_array))
             return;

@@ -133,10 +133,12 @@ static void test_paths(void **state)
           "  - {key: suser, path: \"evidence[2].loggedOnUsers[-1].accountName\"}\n"
           "  - {key: reason, path: \"evidence[@odata.type=#nothing].deviceDnsName\"}\n"
           "  - {key: outcome, path: title.deeper}\n"
-          "  - {key: app, path: \"obj[0]\"}\n",
+          "  - {key: app, path: \"obj[0]\"}\n"    /* an object is a list of one */
+          "  - {key: proto, path: \"obj[1]\"}\n"
+          "  - {key: type, path: \"title[0]\"}\n",
           ALERT,
           "cs1=x/y\ncs2=T1\ncs3=T3\ncs6=dotted\nmsg=T\nact=pc1.contoso.com\ndhost=pc2\n"
-          "shost=3\nduser=a.exe\nsuser=jay\n");
+          "shost=3\nduser=a.exe\nsuser=jay\napp={\"a\":1,\"b\":\"x/y\"}\n");
 }
 
 static void test_path_fallback(void **state)
@@ -365,6 +367,27 @@ static void test_reducers(void **state)
           "cfp1=5\ncfp2=wrong\ncfp3=2\ncfp4=1\nsuid=CONTOSO\\liz; CONTOSO\\jay\nsuser=liz@contoso\n"
           "duser={\"accountName\":\"liz\",\"domainName\":\"CONTOSO\"},"
           "{\"accountName\":\"jay\",\"domainName\":\"CONTOSO\"}\ndntdom=none\n");
+}
+
+/* Regression: "evidence": {...} (a one-element list written as its
+ * element) lost every evidence field; {} stays empty. */
+static void test_lone_object_is_a_list_of_one(void **state)
+{
+    (void)state;
+    const char *f =
+        "  - {key: shost, path: \"evidence[@odata.type=#dev].name\"}\n"
+        "  - {key: cs1, path: \"evidence[*].status\", transform: [{join: \",\"}]}\n"
+        "  - {key: cs2, path: \"evidence[0].name\"}\n"
+        "  - {key: cs3, path: \"evidence[-1].name\"}\n"
+        "  - {key: cs4, path: \"evidence[1].name\", default: none}\n"
+        "  - {key: cfp1, path: \"evidence[*]\", transform: [count]}\n"
+        "  - {key: suid, path: \"evidence[*].users[*]\", transform: [{template: \"${a}\"}, join]}\n";
+    check(f, "{\"evidence\":{\"@odata.type\":\"#dev\",\"name\":\"pc1\",\"status\":\"ok\","
+          "\"users\":{\"a\":\"liz\"}}}",
+          "shost=pc1\ncs1=ok\ncs2=pc1\ncs3=pc1\ncs4=none\ncfp1=1\nsuid=liz\n");
+    check(f, "{\"evidence\":{}}", "cs4=none\ncfp1=0\n");
+    check(f, "{\"evidence\":{\"@odata.type\":\"#other\",\"name\":\"pc1\"}}",
+          "cs2=pc1\ncs3=pc1\ncs4=none\ncfp1=1\n");
 }
 
 static void test_unknown_evidence_skipped(void **state)
@@ -679,6 +702,7 @@ int main(void)
         cmocka_unit_test(test_host_domain),
         cmocka_unit_test(test_bool01_default_truncate_affix),
         cmocka_unit_test(test_reducers),
+        cmocka_unit_test(test_lone_object_is_a_list_of_one),
         cmocka_unit_test(test_unknown_evidence_skipped),
         cmocka_unit_test(test_labels),
         cmocka_unit_test(test_header_and_reuse),
