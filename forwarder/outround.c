@@ -112,12 +112,10 @@ out:
     free(done);
 }
 
-/* Count, settle in the ledgers, requeue the rest; the tenants of requeued
- * records go to tis (rd->n entries), *nt of them. r->mu held. */
-static int settle(struct sf_outrun *r, struct sf_outround *rd, size_t *tis, size_t *nt)
+/* Count, settle in the ledgers, requeue the rest. r->mu held. */
+static int settle(struct sf_outrun *r, struct sf_outround *rd)
 {
     int all_ok = 1;
-    *nt = 0;
     for (size_t k = 0; k < rd->n; k++) {
         struct sf_outbatch *b = rd->refs[k].b;
         size_t i = rd->refs[k].i;
@@ -135,22 +133,9 @@ static int settle(struct sf_outrun *r, struct sf_outround *rd, size_t *tis, size
             r->queued++;
             r->stats.retried++;
             all_ok = 0;
-            if (tis && (!*nt || tis[*nt - 1] != b->ti))
-                tis[(*nt)++] = b->ti;
         }
     }
     return all_ok;
-}
-
-/* Note the failure on every tenant the round left records of (siemfwd
- * state); tis holds their indices, consecutive repeats removed. */
-static void note_failure(struct sf_outrun *r, const size_t *tis, size_t n)
-{
-    char why[sizeof(r->reason)];
-    sf_outrun_last_error(r, why, sizeof(why));
-    int64_t now = sf_now_ms();
-    for (size_t k = 0; k < n; k++)
-        sf_state_note(r->state, r->pairs[tis[k]].tenant, r->out.name, why, now);
 }
 
 static void send_round(struct sf_outrun *r, struct sf_outround *rd, int flush_ms)
@@ -186,17 +171,10 @@ int sf_outround_run(struct sf_outrun *r)
     send_round(r, rd, flush_ms);
     r->round = NULL; /* later verdicts for this round are ignored */
     store_marks(r, rd);
-    size_t *tis = malloc((rd->n ? rd->n : 1) * sizeof(*tis)), nt = 0;
     pthread_mutex_lock(&r->mu);
-    int ok = settle(r, rd, tis, &nt);
+    int ok = settle(r, rd);
     r->stats.batches++;
     sf_outrun_reap(r); /* rd->refs may point at freed batches from here on */
-    if (!ok && tis) {
-        pthread_mutex_unlock(&r->mu);
-        note_failure(r, tis, nt);
-        pthread_mutex_lock(&r->mu);
-    }
-    free(tis);
     free(rd->refs);
     free(rd->msgs);
     free(rd);

@@ -251,6 +251,33 @@ static void advance_all(struct sf_outrun *r)
     free(adv);
 }
 
+#define NOTE_EVERY_MS 10000
+
+/* Say why on every tenant with records waiting (siemfwd state, status):
+ * when the reason changes, else at most every NOTE_EVERY_MS. r->mu held;
+ * released while writing. */
+static void note_waiting(struct sf_outrun *r)
+{
+    int64_t now = sf_now_ms();
+    if (strcmp(r->noted, r->reason) == 0 && now - r->noted_ms < NOTE_EVERY_MS)
+        return;
+    snprintf(r->noted, sizeof(r->noted), "%s", r->reason);
+    r->noted_ms = now;
+    unsigned char *waiting = calloc(r->npairs ? r->npairs : 1, 1);
+    if (!waiting)
+        return;
+    for (struct sf_outbatch *b = r->head; b; b = b->next)
+        waiting[b->ti] = 1;
+    char why[sizeof(r->reason)];
+    memcpy(why, r->reason, sizeof(why));
+    pthread_mutex_unlock(&r->mu);
+    for (size_t ti = 0; ti < r->npairs; ti++)
+        if (waiting[ti])
+            sf_state_note(r->state, r->pairs[ti].tenant, r->out.name, why, now);
+    pthread_mutex_lock(&r->mu);
+    free(waiting);
+}
+
 /* Capped exponential backoff with jitter. r->mu held. */
 static void backoff(struct sf_outrun *r, const char *what)
 {
@@ -265,6 +292,7 @@ static void backoff(struct sf_outrun *r, const char *what)
     r->stats.connected = 0;
     sf_warn(NULL, r->out.name, "%s (%s); %zu records kept, retrying in %d ms", what,
             r->reason, r->queued, r->backoff_ms + jitter);
+    note_waiting(r);
 }
 
 static void account(struct sf_outrun *r, int ok)
@@ -272,6 +300,7 @@ static void account(struct sf_outrun *r, int ok)
     if (r->fatal) {
         sf_error(NULL, r->out.name, "output stopped: %s (fix the configuration and reload)",
                  r->reason);
+        note_waiting(r);
     } else if (!ok) {
         backoff(r, "delivery failed");
     } else {

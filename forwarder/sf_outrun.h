@@ -59,6 +59,8 @@ struct sf_outrun {
     uint64_t next_id;
     struct sf_outround *round;  /* owned by the thread while a round runs */
     char reason[256];           /* last failure, for logs and state */
+    char noted[256];            /* the reason last written to the state store */
+    int64_t noted_ms;
     struct sf_outrun_stats stats;
 };
 

@@ -398,8 +398,10 @@ def s6_once_outputs_down(c):
            'address': '127.0.0.1:%d' % port, 'transport': 'tcp', 'framing': 'lf'}
     cfg = L.write_config(c.dir, emu, c.certs, [L.tenant_entry(emu, n) for n in names], [out])
     res = L.run_once(cfg, expect_rc=1)
-    check(count_lines(res.err, 'tenant=tenant1', 'no output accepted') >= 1,
-          'no log line says that no output accepted tenant1\'s records:\n' + res.err[-2000:])
+    check(count_lines(res.err, 'tenant=tenant1', 'output=syslog-a', 'left behind') >= 1,
+          'no log line says that tenant1 was left behind at syslog-a:\n' + res.err[-2000:])
+    check(count_lines(res.err, '1 of 1 tenants incomplete') == 1,
+          'the summary line does not count tenant1 as incomplete:\n' + res.err[-2000:])
     log('  --once with the only output down: exit 1, tenant named')
     # bring a plain TCP receiver up on that port and run again
     srv = socket.socket()

@@ -314,7 +314,9 @@ static const char minimal_dump[] =
     "outputs:\n"
     "  - name: out\n"
     "    type: stdout\n"
-    "    format: json\n";
+    "    format: json\n"
+    "    queue_max_bytes: 32MiB\n"
+    "    queue_max_failing: 5m\n";
 
 static void test_dump(void **state)
 {
