@@ -23,8 +23,10 @@
 static const char run_usage[] =
     "usage: siemfwd run -c FILE [--once]\n"
     "Runs the pipeline in the foreground (systemd-friendly; logs on stderr).\n"
-    "--once: one poll cycle for every tenant, drain the outputs, exit\n"
-    "        (exit 1 if a tenant had no successful cycle).\n"
+    "--once: one complete pass over every tenant (throttling waited out), drain\n"
+    "        the outputs (retrying until shutdown_timeout), exit 0 only when every\n"
+    "        output acknowledged everything read; else exit 1 naming each tenant\n"
+    "        and output left behind.\n"
     "SIGINT/SIGTERM: stop fetching, drain and flush the outputs, commit cursors.\n"
     "SIGHUP: re-read the config; an invalid one is reported and the old one kept.\n";
 
