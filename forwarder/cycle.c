@@ -323,6 +323,8 @@ sf_err sf_cycle_run(struct sf_worker *w, struct sf_tenant_rt *t, struct sf_fetch
     if (from < until) {
         sf_debug(t->tc->name, NULL, "window %lld..%lld", (long long)from, (long long)until);
         err = w->p->fetch_window(w->api, &t->ft, from, until, on_page, &c, st);
+        if (err == SF_ERR_STOPPED && w->p->stop)
+            c.stopped = 1; /* a call aborted by stop or reload: not a fetch failure */
     }
     if (c.starved) {
         err = SF_OK; /* not a fetch problem: outputs hold their own cursors */

@@ -154,6 +154,16 @@ static void output_metrics(struct sf_buf *b, struct sf_pipeline *p)
     for (size_t i = 0; i < p->nouts; i++)
         metric(b, "siemfwd_output_batches_total", NULL, p->outs[i].out.name,
                (double)p->outs[i].stats.batches);
+    help(b, "siemfwd_output_queued_bytes", "gauge",
+         "memory held by records waiting for this output (budget: queue_max_bytes)");
+    for (size_t i = 0; i < p->nouts; i++)
+        metric(b, "siemfwd_output_queued_bytes", NULL, p->outs[i].out.name,
+               (double)p->outs[i].stats.queued_bytes);
+    help(b, "siemfwd_output_queued_records", "gauge",
+         "records waiting to be sent or resent to this output");
+    for (size_t i = 0; i < p->nouts; i++)
+        metric(b, "siemfwd_output_queued_records", NULL, p->outs[i].out.name,
+               (double)p->outs[i].stats.queued_records);
 }
 
 static void render(struct sf_metrics *m, struct sf_buf *b)

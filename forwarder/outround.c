@@ -158,7 +158,7 @@ int sf_outround_run(struct sf_outrun *r)
 {
     struct sf_outround *rd = take(r);
     if (!rd) {
-        sf_outrun_set_reason(r, "out of memory");
+        snprintf(r->reason, sizeof(r->reason), "out of memory"); /* r->mu is held */
         return 0;
     }
     int flush_ms = r->flush_timeout_ms;

@@ -192,7 +192,8 @@ sf_err sf_pipeline_new(const struct sf_config *cfg, int once, struct sf_pipeline
                                        .ca_file = cfg->http_ca_file,
                                        .timeout_ms = (long)cfg->http_timeout_ms,
                                        .max_response = (size_t)cfg->http_max_response,
-                                       .abort_flag = &p->stop }; /* stop aborts calls */
+                                       .abort_flag = &p->stop, /* stop aborts calls */
+                                       .max_retry_after_ms = cfg->http_max_retry_after_ms };
     err = sf_state_open(cfg->state_dir, cfg->state_sync && strcmp(cfg->state_sync, "full") == 0,
                         &p->state, errbuf, errlen);
     if (!err)
