@@ -1,7 +1,8 @@
 /* sf_render.h - CEF / LEEF / JSON renderers. They own every escaping,
- * encoding (invalid UTF-8 -> U+FFFD) and length rule of their format, so a
- * map author never has to. Renderers append one line (no trailing newline)
- * to out; they never touch sockets. */
+ * encoding (invalid UTF-8 -> U+FFFD; in CEF and LEEF, C0 and C1 controls,
+ * DEL, U+2028 and U+2029 -> a space, bar CR/LF escaped in CEF extensions)
+ * and length rule of their format, so a map author never has to. Renderers
+ * append one line (no trailing newline) to out; they never touch sockets. */
 #ifndef SF_RENDER_H
 #define SF_RENDER_H
 
@@ -22,7 +23,9 @@ struct sf_render_opts {
 };
 
 /* CEF:0 line from a record. Severity header: integer 0-10 (clamped) or
- * Unknown/Low/Medium/High/Very-High; anything else -> Unknown. */
+ * Unknown/Low/Medium/High/Very-High; anything else -> Unknown. Extension
+ * values lose trailing spaces (a value only of spaces is left out): the
+ * next " key=" follows, and CEF cannot escape a space. */
 sf_err sf_render_cef(const struct sf_record *r, const struct sf_render_opts *o,
                      struct sf_buf *out, char *errbuf, size_t errlen);
 /* LEEF:1.0 or LEEF:2.0 line from a record. */
