@@ -5,18 +5,30 @@
  * ack_timeout. Owns the batches on h->acks until it frees them. */
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "hec.h"
+#include "sf_redact.h"
 
 static void copy_text(char *dst, size_t cap, const char *src, size_t len)
 {
     size_t j = 0;
+    /* the whole text, redacted before the cut to cap (a HEC may quote the
+     * token, sf_redact.h); without memory, cut then redacted */
+    char *full = malloc(len + 1);
+    char *to = full ? full : dst;
+    size_t max = full ? len + 1 : cap;
 
     /* Server text goes into verdict reasons: printable ASCII only. */
-    for (size_t i = 0; i < len && j + 1 < cap; i++)
-        dst[j++] = (src[i] >= 0x20 && src[i] < 0x7f) ? src[i] : '?';
-    dst[j] = '\0';
+    for (size_t i = 0; i < len && j + 1 < max; i++)
+        to[j++] = (src[i] >= 0x20 && src[i] < 0x7f) ? src[i] : '?';
+    to[j] = '\0';
+    if (full)
+        sf_redact_copy(dst, cap, full);
+    else
+        sf_redact(dst, cap);
+    free(full);
 }
 
 void sf_hec_parse_reply(const char *body, size_t len, struct hec_reply *r)

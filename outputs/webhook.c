@@ -295,11 +295,22 @@ static enum sf_verdict judge(struct webhook *w, CURLcode rc, long http, char *an
                              size_t len)
 {
     char text[200];
-    size_t n = w->resp.len < sizeof(text) - 1 ? w->resp.len : sizeof(text) - 1;
+    /* the whole answer is redacted before the cut to text (a server may
+     * quote the URL or a header); without memory, cut then redacted */
+    char *full = malloc(w->resp.len + 1);
+    char *to = full ? full : text;
+    size_t n = full ? w->resp.len : w->resp.len < sizeof(text) - 1 ? w->resp.len
+                                                                   : sizeof(text) - 1;
 
     for (size_t i = 0; i < n; i++)
-        text[i] = (unsigned char)w->resp.data[i] < 0x20 ? ' ' : w->resp.data[i];
-    text[n] = '\0';
+        to[i] = (unsigned char)w->resp.data[i] < 0x20 ? ' ' : w->resp.data[i];
+    to[n] = '\0';
+    if (full)
+        sf_redact_copy(text, sizeof(text), full);
+    else
+        sf_redact(text, sizeof(text));
+    free(full);
+    n = strlen(text);
     if (rc != CURLE_OK) {
         snprintf(answer, len, "POST %s: %s", w->shown, w->curl_err[0] ? w->curl_err
                                                                       : curl_easy_strerror(rc));

@@ -11,7 +11,8 @@ Peers, all on loopback over TLS with the test CA:
   - the HEC emulator with --echo-token, refusing siemfwd's token and quoting the
     Authorization header (alerts come from the Defender emulator);
   - an SMTP server (STARTTLS) answering AUTH PLAIN with a 535 that quotes it;
-  - a webhook receiver answering 404 with the secret URL path in its body.
+  - a webhook receiver answering 404 with the secret URL path in its body,
+    across the 200-byte cut of the answer.
 Also: http:// HEC and webhook URLs are warned about at start, and a webhook URL
 is printed only as scheme://host/***. Env: SIEMFWD, SF_SOURCE_DIR. Stdlib only.
 """
@@ -69,7 +70,7 @@ def assert_clean(where, text, secrets):
             check(f not in text, '%s holds a form of a secret (%r):\n%s' % (where, f, text[-4000:]))
     pb = plain_b64(SMTP_USER, SMTP_PASSWORD)
     check(pb[:12] not in text, '%s holds the AUTH PLAIN string:\n%s' % (where, text[-4000:]))
-    check(HOOK_PATH not in text and 'HookSecretXYZ' not in text,
+    check(HOOK_PATH not in text and 'HookSecretXYZ' not in text and '/services/T0' not in text,
           '%s holds the webhook URL path:\n%s' % (where, text[-4000:]))
 
 
@@ -116,7 +117,9 @@ class EchoHookHandler(_Quiet):
 
     def do_POST(self):
         self.rfile.read(int(self.headers.get('Content-Length') or 0))
-        self.answer(404, {'error': 'no hook at %s%s' % (self.headers.get('Host'), self.path)})
+        # padded so that the path straddles the 200-byte cut of the answer
+        self.answer(404, {'error': 'no hook at %s %s%s' % ('p' * 150, self.headers.get('Host'),
+                                                           self.path)})
 
 
 class EchoSMTP:
