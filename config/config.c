@@ -52,6 +52,9 @@ const struct sf_conf_entry cfg_root_table[] = {
       NULL, 0, "bound on draining outputs (and on one delivery round) at stop or reload" },
     { "state_sync", SF_CT_ENUM, "normal", COFF(state_sync), 0, 0, state_syncs, 0,
       "state store durability: normal survives a crash, full also a power loss" },
+    { "tenants_dir", SF_CT_STRING, NULL, COFF(tenants_dir), 0, 0, NULL, 0,
+      "directory whose *.yaml files each hold a tenant or a list of tenants, merged with "
+      "tenants (relative to this file; re-read on SIGHUP)" },
     SF_CONF_END
 };
 
@@ -394,9 +397,8 @@ static void load_root(struct cfg_loader *ld)
     load_formats(ld, root);
     if (!ld->nomem)
         load_outputs(ld, root);
-    if (!ld->nomem && section_len(ld, root, "tenants", 1) > 0)
-        cfg_load_tenants(ld, sf_node_get(root, "tenant_defaults"),
-                         sf_node_get(root, "tenants"));
+    if (!ld->nomem)
+        cfg_load_all_tenants(ld, root);
 }
 
 /* text NULL: read the file at path; else parse text, named path in errors. */

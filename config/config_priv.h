@@ -39,9 +39,22 @@ void cfg_check_url(struct cfg_loader *ld, const struct sf_node *at, const char *
 /* The value node of key in map (for error lines), else map itself. */
 const struct sf_node *cfg_at(const struct sf_node *map, const char *key);
 
-/* config_tenants.c */
+/* One tenant entry to load: its mapping (borrowed from the main document or
+ * a tenants_dir file's) and its key path in messages: "tenants[3]" in the
+ * main file, "tenant" or "tenants[0]" in a tenants_dir file. */
+struct cfg_tenant_ref {
+    const struct sf_node *node;
+    char path[32];
+};
+
+/* config_tenants.c: loads n entries into cfg->tenants, in order. */
 void cfg_load_tenants(struct cfg_loader *ld, const struct sf_node *defaults,
-                      const struct sf_node *tenants);
+                      const struct cfg_tenant_ref *refs, size_t n);
+/* Frees the tenants and the tenants_dir documents. */
 void cfg_free_tenants(struct sf_config *cfg);
+
+/* tenants_dir.c: the `tenants:` list of root merged with every *.yaml of
+ * tenants_dir (sorted by name), then cfg_load_tenants. */
+void cfg_load_all_tenants(struct cfg_loader *ld, const struct sf_node *root);
 
 #endif

@@ -1,7 +1,9 @@
 /* config_tenants.c - the tenants section: tenant_defaults merged under each
  * entry, credentials (client secret or certificate), per-source API hosts
- * and page sizes, and references to outputs. Strings are owned by each
- * sf_tenant_conf (deep copies of the defaults), freed by cfg_free_tenants. */
+ * and page sizes, and references to outputs, for entries of the main file
+ * and of tenants_dir files alike (tenants_dir.c collects them). Strings are
+ * owned by each sf_tenant_conf (deep copies of the defaults), freed by
+ * cfg_free_tenants with the tenants_dir documents. */
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -290,19 +292,30 @@ static void check_tenant(struct cfg_loader *ld, const struct sf_node *tmap,
     cfg_check_url(ld, cfg_at(tmap, "authority"), kpath, t->authority);
 }
 
-static void check_names(struct cfg_loader *ld, const struct sf_node *tmap,
-                        const char *path, size_t i)
+/* A name given twice names both places; "line N" alone when both are in
+ * the same file (tenants_dir files make that not a given). */
+static void check_names(struct cfg_loader *ld, const struct cfg_tenant_ref *refs,
+                        size_t i)
 {
     const struct sf_tenant_conf *all = ld->cfg->tenants, *t = &all[i];
+    const struct sf_node *at = cfg_at(refs[i].node, "name");
     char kpath[64];
 
-    snprintf(kpath, sizeof(kpath), "%s.name", path);
-    if (!t->name || cfg_check_name(ld, cfg_at(tmap, "name"), kpath, t->name) != 0)
+    snprintf(kpath, sizeof(kpath), "%s.name", refs[i].path);
+    if (!t->name || cfg_check_name(ld, at, kpath, t->name) != 0)
         return;
-    for (size_t j = 0; j < i; j++)
-        if (all[j].name && strcmp(all[j].name, t->name) == 0)
-            cfg_error(ld, cfg_at(tmap, "name"), kpath,
-                      "duplicate tenant name '%s' (first at line %d)", t->name, all[j].line);
+    for (size_t j = 0; j < i; j++) {
+        const struct sf_node *first = cfg_at(refs[j].node, "name");
+        if (!all[j].name || strcmp(all[j].name, t->name) != 0)
+            continue;
+        if (first->file && at->file && strcmp(first->file, at->file) != 0)
+            cfg_error(ld, at, kpath, "duplicate tenant name '%s' (first at %s:%d)", t->name,
+                      first->file, all[j].line);
+        else
+            cfg_error(ld, at, kpath, "duplicate tenant name '%s' (first at line %d)",
+                      t->name, all[j].line);
+        return;
+    }
 }
 
 /* Every output when the tenant names none. */
@@ -321,15 +334,16 @@ static void default_outputs(struct cfg_loader *ld, struct sf_tenant_conf *t)
 }
 
 static void load_tenant(struct cfg_loader *ld, const struct sf_node *dmap,
-                        const struct sf_tenant_conf *d, const struct sf_node *tmap,
+                        const struct sf_tenant_conf *d, const struct cfg_tenant_ref *refs,
                         size_t i)
 {
     struct sf_tenant_conf *t = &ld->cfg->tenants[i];
+    const struct sf_node *tmap = refs[i].node;
+    const char *path = refs[i].path;
     struct sf_conf_entry table[N_TENANT_KEYS + 1];
     int inherit[N_TENANT_KEYS];
-    char path[32], cpath[48];
+    char cpath[48];
 
-    snprintf(path, sizeof(path), "tenants[%zu]", i);
     t->line = tmap->line;
     if (tmap->type != SF_NODE_MAP) {
         cfg_bound(ld, sf_conf_bind(tmap, path, cfg_tenant_table, NULL, t, ld->errs));
@@ -356,7 +370,7 @@ static void load_tenant(struct cfg_loader *ld, const struct sf_node *dmap,
                 ld->nomem = 1;
         t->has_cert = 1;
     }
-    check_names(ld, tmap, path, i);
+    check_names(ld, refs, i);
     check_tenant(ld, tmap, path, t,
                  present(tmap, "client_secret") || inherit[key_index("client_secret")]);
     snprintf(cpath, sizeof(cpath), "%s.outputs", path);
@@ -367,21 +381,23 @@ static void load_tenant(struct cfg_loader *ld, const struct sf_node *dmap,
 }
 
 void cfg_load_tenants(struct cfg_loader *ld, const struct sf_node *defaults,
-                      const struct sf_node *tenants)
+                      const struct cfg_tenant_ref *refs, size_t n)
 {
     struct sf_config *cfg = ld->cfg;
     struct sf_tenant_conf d;
 
     memset(&d, 0, sizeof(d));
     load_defaults(ld, defaults, &d);
-    cfg->tenants = calloc(tenants->n, sizeof(*cfg->tenants));
+    if (n == 0)
+        goto out;
+    cfg->tenants = calloc(n, sizeof(*cfg->tenants));
     if (!cfg->tenants) {
         ld->nomem = 1;
         goto out;
     }
-    for (size_t i = 0; i < tenants->n && !ld->nomem; i++) {
+    for (size_t i = 0; i < n && !ld->nomem; i++) {
         cfg->n_tenants = i + 1;
-        load_tenant(ld, defaults, &d, tenants->items[i], i);
+        load_tenant(ld, defaults, &d, refs, i);
     }
 out:
     sf_conf_release(cfg_cert_table, &d.cert);
@@ -397,4 +413,9 @@ void cfg_free_tenants(struct sf_config *cfg)
     free(cfg->tenants);
     cfg->tenants = NULL;
     cfg->n_tenants = 0;
+    for (size_t i = 0; i < cfg->n_tenants_docs; i++)
+        sf_doc_free(cfg->tenants_docs[i]);
+    free(cfg->tenants_docs);
+    cfg->tenants_docs = NULL;
+    cfg->n_tenants_docs = 0;
 }

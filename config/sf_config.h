@@ -90,8 +90,12 @@ struct sf_config {
     char *http_ca_file;   /* absolute, or NULL */
     long long http_max_response;  /* bytes */
     long long http_max_retry_after_ms; /* cap on a server's Retry-After */
-    struct sf_tenant_conf *tenants;
+    char *tenants_dir;    /* absolute, or NULL: directory of *.yaml tenant files */
+    struct sf_tenant_conf *tenants; /* the tenants: list, then tenants_dir files */
     size_t n_tenants;
+    struct sf_doc **tenants_docs; /* owned: the tenants_dir files, which tenant
+                                     nodes (certificate) point into */
+    size_t n_tenants_docs;
     struct sf_format_conf *formats;
     size_t n_formats;
     struct sf_output_conf *outputs;
