@@ -11,6 +11,7 @@ PKGS=(
   # tests
   libcmocka-dev liblognorm-utils rsyslog rsyslog-openssl
   python3 python3-cryptography python3-aiosmtpd openssl ca-certificates procps iproute2 curl groff-base time
+  prometheus
   # packaging checks
   dpkg-dev systemd adduser binutils
 )
