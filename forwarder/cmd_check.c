@@ -1,9 +1,12 @@
-/* cmd_check.c - `siemfwd check -c FILE [--online]`: validates the config,
- * compiles every map it names and lets every output type check its own keys;
- * prints every problem as FILE:LINE: key.path: message (exit 2). --online
- * also gets a token and makes one API call per tenant (exit 1 on failures). */
+/* cmd_check.c - `siemfwd check -c FILE [--online [--tenant NAME]]`: validates
+ * the config (tenants_dir files included), compiles every map it names and
+ * lets every output type check its own keys; prints every problem as
+ * FILE:LINE: key.path: message (exit 2). --online also gets a token and makes
+ * one API call per tenant (or NAME only), saying in words what an Entra
+ * error code or a refused API call means (exit 1 on failures). */
 #include <getopt.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "sf_cli.h"
@@ -68,7 +71,66 @@ static int check_outputs(const struct sf_config *cfg)
     return bad;
 }
 
-static int check_online(const struct sf_config *cfg)
+/* What an operator must do about a failed probe, from the Entra AADSTS code
+ * in the token endpoint's answer or the API's HTTP status (reference
+ * defender-api.md 1.4, 1.6, 2.2-2.3; Entra's AADSTS error code list). */
+static const struct {
+    long code;
+    const char *words;
+} entra_codes[] = {
+    { 700016, "app not found in the tenant: the customer's administrator has not "
+              "consented it, or removed it (consent revoked)" },
+    { 65001, "consent missing: the app's permissions are not consented in the tenant" },
+    { 7000215, "invalid client secret: client_secret is not a current secret of the app" },
+    { 7000222, "the client secret has expired: create a new one for the app" },
+    { 7000218, "no client secret or certificate was sent" },
+    { 700027, "certificate not registered on the app, or the signature does not verify" },
+    { 700024, "the client assertion is expired or not yet valid (check the clock)" },
+    { 90002, "tenant not found: tenant_id names no Entra tenant" },
+    { 500011, "the API is not present in the tenant (no Defender service principal: "
+              "not licensed or not provisioned), or the app is not consented" },
+    { 50059, "no tenant in the request: tenant_id is missing" },
+};
+
+static const char *permission_of(enum sf_source_kind src)
+{
+    switch (src) {
+    case SF_SOURCE_GRAPH: return "SecurityAlert.Read.All (Microsoft Graph, application)";
+    case SF_SOURCE_MDE: return "Alert.Read.All (WindowsDefenderATP, application)";
+    case SF_SOURCE_SIEM: return "the SIEM API authorization in the customer's Defender portal "
+                                "(Settings > Endpoints > APIs > SIEM > MSSP)";
+    }
+    return "?";
+}
+
+/* One line of advice for a failed probe of t (msg is already redacted). */
+static void explain(const struct sf_tenant_conf *t, const struct sf_fetch_status *st)
+{
+    const char *aad = strstr(st->msg, "AADSTS");
+    long code = aad ? strtol(aad + 6, NULL, 10) : 0;
+    char url[4096] = "";
+    const char *words = NULL;
+
+    sf_consent_url(t->authority, t->client_id, t->tenant_id, NULL, url, sizeof(url));
+    for (size_t i = 0; code && i < sizeof(entra_codes) / sizeof(entra_codes[0]); i++)
+        if (entra_codes[i].code == code)
+            words = entra_codes[i].words;
+    if (words) {
+        printf("       AADSTS%ld: %s\n", code, words);
+        if (code == 700016 || code == 65001 || code == 500011)
+            printf("       consent link for the customer's administrator: %s\n", url);
+    } else if (code) {
+        printf("       AADSTS%ld: see the error text above\n", code);
+    } else if (st->auth_failed && !strstr(st->msg, "token request") &&
+               (st->http_status == 401 || st->http_status == 403)) {
+        printf("       permission missing: a token was issued but the API refused it (HTTP "
+               "%ld); the app needs %s, granted and consented in this tenant (consent "
+               "again after adding a permission: %s)\n", st->http_status,
+               permission_of(t->source), url);
+    }
+}
+
+static int check_online(const struct sf_config *cfg, const char *only)
 {
     struct sf_token_cache *tc = NULL;
     struct sf_api_client *c = NULL;
@@ -86,6 +148,8 @@ static int check_online(const struct sf_config *cfg)
     }
     for (size_t i = 0; i < cfg->n_tenants; i++) {
         const struct sf_tenant_conf *t = &cfg->tenants[i];
+        if (only && strcmp(t->name, only) != 0)
+            continue;
         struct sf_fetch_tenant ft = {
             t->name, t->tenant_id, (enum sf_source)t->source, t->client_id,
             t->client_secret, t->has_cert ? t->cert.cert_file : NULL,
@@ -98,11 +162,12 @@ static int check_online(const struct sf_config *cfg)
         if (err) {
             /* the message may quote the token endpoint or the API */
             sf_redact(st.msg, sizeof(st.msg));
-            printf("tenant %-20s FAIL %s%s\n", t->name, st.msg,
-                   st.auth_failed ? " (missing consent or permission?)" : "");
+            printf("tenant %-20s FAIL %s\n", t->name, st.msg);
+            explain(t, &st);
             bad++;
         } else {
-            printf("tenant %-20s ok   (%s)\n", t->name, t->source_name);
+            printf("tenant %-20s ok   (%s): consented, token issued, %s in place\n", t->name,
+                   t->source_name, permission_of(t->source));
         }
     }
     sf_api_client_free(c);
@@ -115,18 +180,23 @@ int sf_cmd_check(int argc, char **argv)
     static const struct option opts[] = {
         { "config", required_argument, NULL, 'c' },
         { "online", no_argument, NULL, 'o' },
+        { "tenant", required_argument, NULL, 't' },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
     };
-    const char *path = NULL;
+    const char *path = NULL, *only = NULL;
     int online = 0, opt, rc = SF_EXIT_OK;
-    static const char usage[] = "usage: siemfwd check -c FILE [--online]\n";
+    static const char usage[] =
+        "usage: siemfwd check -c FILE [--online [--tenant NAME]]\n"
+        "--online: per tenant, get a token and make one API call: are consent and\n"
+        "          permissions in place (Entra errors explained); --tenant: NAME only\n";
 
     optind = 1;
-    while ((opt = getopt_long(argc, argv, "c:oh", opts, NULL)) != -1) {
+    while ((opt = getopt_long(argc, argv, "c:ot:h", opts, NULL)) != -1) {
         switch (opt) {
         case 'c': path = optarg; break;
         case 'o': online = 1; break;
+        case 't': only = optarg; break;
         case 'h': fputs(usage, stdout); return SF_EXIT_OK;
         default: fputs(usage, stderr); return SF_EXIT_USAGE;
         }
@@ -143,9 +213,14 @@ int sf_cmd_check(int argc, char **argv)
         sf_config_free(cfg);
         return SF_EXIT_USAGE;
     }
+    if (only && !sf_config_tenant(cfg, only)) {
+        fprintf(stderr, "siemfwd check: %s has no tenant '%s'\n", path, only);
+        sf_config_free(cfg);
+        return SF_EXIT_USAGE;
+    }
     printf("%s: ok (%zu tenants, %zu formats, %zu outputs)\n", path, cfg->n_tenants,
            cfg->n_formats, cfg->n_outputs);
-    if (online && check_online(cfg))
+    if (online && check_online(cfg, only))
         rc = SF_EXIT_FAIL;
     sf_config_free(cfg);
     return rc;

@@ -15,11 +15,16 @@ static const char usage_text[] =
     "  run    -c FILE [--once]        run the pipeline in the foreground;\n"
     "                                 --once: one complete pass, drain, exit (0 only\n"
     "                                 when every output acknowledged everything)\n"
-    "  check  -c FILE [--online]      validate the config and every map it names;\n"
+    "  check  -c FILE [--online [--tenant NAME]]\n"
+    "                                 validate the config and every map it names;\n"
     "                                 --online: get a token and call the API per tenant\n"
+    "                                 (or NAME only): are consent and permissions there\n"
     "  render -m MAP [--format cef|leef|json] [--tenant NAME] [--tenant-id ID] [FILE|-]\n"
     "                                 render alerts (JSON array, API page or JSON lines)\n"
     "  state  -c FILE                 per tenant and output: cursor, lag, last error\n"
+    "  tenant add NAME TENANT_ID [--source graph|mde|siem] [-c FILE]\n"
+    "                                 onboard a customer: write tenants_dir/NAME.yaml,\n"
+    "                                 print the admin-consent link\n"
     "  consent-url --client-id ID [--tenant T] [--redirect-uri URI]\n"
     "                                 the admin-consent link a customer opens to onboard\n"
     "  notify-test -c FILE --output NAME [--tenant NAME] [--alert FILE]\n"
@@ -55,6 +60,7 @@ int main(int argc, char **argv)
         { "state", sf_cmd_state },
         { "consent-url", sf_cmd_consent_url },
         { "notify-test", sf_cmd_notify_test },
+        { "tenant", sf_cmd_tenant },
     };
     for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
         if (strcmp(cmd, cmds[i].name) == 0)

@@ -12,6 +12,7 @@ int sf_cmd_run(int argc, char **argv);
 int sf_cmd_state(int argc, char **argv);
 int sf_cmd_consent_url(int argc, char **argv);
 int sf_cmd_notify_test(int argc, char **argv);
+int sf_cmd_tenant(int argc, char **argv);
 
 /* Read a whole file ("-" = stdin) into a malloc'ed buffer, bounded by max. */
 char *sf_read_input(const char *path, size_t max, size_t *len, char *errbuf, size_t errlen);
