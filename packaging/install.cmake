@@ -60,6 +60,11 @@ sf_install_config(${SF_PKG_OUT}/siemfwd.yaml ${SF_CONF_DIR} siemfwd.yaml
 sf_install_config(${SF_PKG_DIR}/default.siemfwd
     ${CMAKE_INSTALL_FULL_SYSCONFDIR}/default siemfwd OWNER_READ OWNER_WRITE)
 
+# tenants_dir of `siemfwd tenant add`: one *.yaml per customer. Empty; the
+# postinst gives it to root:siemfwd 0750 like /etc/siemfwd.
+install(DIRECTORY DESTINATION ${SF_CONF_DIR}/tenants.d
+    DIRECTORY_PERMISSIONS OWNER_READ OWNER_WRITE OWNER_EXECUTE GROUP_READ GROUP_EXECUTE)
+
 install(FILES ${SF_PKG_OUT}/siemfwd.service DESTINATION ${SIEMFWD_SYSTEMD_UNITDIR})
 
 # Man pages, compressed as Debian policy wants them (gzip -9n: no name or
