@@ -27,7 +27,9 @@ static const char tenant_usage[] =
     "administrator. NAME: letters, digits, '.', '_', '-' (1-64, not starting\n"
     "with '.'); TENANT_ID: the customer's Entra tenant id (a GUID). --source:\n"
     "the alert API (default: tenant_defaults' source, else graph). -c: the\n"
-    "config (default " SF_DEFAULT_CONFIG "), which must set tenants_dir.\n"
+    "config (default " SF_DEFAULT_CONFIG "), which must set tenants_dir and\n"
+    "load (run it with the service's environment, so ${ENV} and file: secrets\n"
+    "resolve).\n"
     "Afterwards: siemfwd check -c FILE --online --tenant NAME, then reload the\n"
     "service (systemctl reload siemfwd).\n";
 
