@@ -43,6 +43,7 @@ sf_err sf_api_client_new(const struct sf_fetch_opts *o, struct sf_token_cache *t
     c->tc = tc;
     c->timeout_ms = o->timeout_ms;
     c->abort_flag = o->abort_flag;
+    c->page_gate = o->page_gate;
     c->max_retry_after_ms = o->max_retry_after_ms > 0 ? o->max_retry_after_ms
                                                       : SF_FETCH_MAX_RETRY_AFTER_MS;
     c->seed = (unsigned int)time(NULL) ^ (unsigned int)(uintptr_t)c;
@@ -288,8 +289,21 @@ static sf_err api_get_json(struct sf_fetch_ctx *fx, const char *url, json_object
     }
     if (!err)
         err = api_status(fx, url);
-    if (!err)
+    /* the parsed page is many times its text: hold the gate until it is freed */
+    if (!err && c->page_gate) {
+        if (sf_gate_enter(c->page_gate, c->abort_flag) != 0) {
+            sf_fetch_stopped(c->abort_flag, fx->t, fx->st);
+            err = SF_ERR_STOPPED;
+        } else {
+            err = parse_body(fx, url, out);
+            if (err)
+                sf_gate_leave(c->page_gate);
+            else
+                fx->gated++;
+        }
+    } else if (!err) {
         err = parse_body(fx, url, out);
+    }
 out:
     sf_auth_token_free(token);
     sf_buf_free(&authz);
@@ -338,6 +352,23 @@ sf_err sf_fetch_get_page(struct sf_fetch_ctx *fx, const char *url, json_object *
     }
     fx->pages++;
     return fx->get_json(fx, url, page);
+}
+
+void sf_fetch_put_page(struct sf_fetch_ctx *fx, json_object *page)
+{
+    json_object_put(page);
+    if (page && fx->gated > 0) {
+        fx->gated--;
+        sf_gate_leave(fx->c->page_gate);
+    }
+}
+
+/* Leave whatever a source still holds (it should hold nothing by now). */
+static sf_err ungate(struct sf_fetch_ctx *fx, sf_err err)
+{
+    for (; fx->gated > 0; fx->gated--)
+        sf_gate_leave(fx->c->page_gate);
+    return err;
 }
 
 sf_err sf_fetch_deliver(struct sf_fetch_ctx *fx, json_object *alerts)
@@ -445,7 +476,7 @@ sf_err sf_fetch_window(struct sf_api_client *c, const struct sf_fetch_tenant *t,
         return SF_OK;
     fx.on_page = on_page;
     fx.opaque = opaque;
-    return fx.type->window(&fx, from_ms, until_ms);
+    return ungate(&fx, fx.type->window(&fx, from_ms, until_ms));
 }
 
 sf_err sf_fetch_probe(struct sf_api_client *c, const struct sf_fetch_tenant *t,
@@ -463,9 +494,9 @@ sf_err sf_fetch_probe(struct sf_api_client *c, const struct sf_fetch_tenant *t,
         err = sf_fetch_get_page(&fx, url.data, &page);
     if (!err)
         err = sf_fetch_page_alerts(&fx, page, url.data, &alerts);
-    json_object_put(page);
+    sf_fetch_put_page(&fx, page);
     sf_buf_free(&url);
-    return err;
+    return ungate(&fx, err);
 }
 
 sf_err sf_fetch_window_url(struct sf_buf *b, const char *api_base, const char *path,

@@ -10,6 +10,7 @@
 #include <stdint.h>
 #include <json-c/json.h>
 #include "sf_err.h"
+#include "sf_gate.h"
 
 enum sf_source { SF_SRC_GRAPH, SF_SRC_MDE, SF_SRC_SIEM };
 
@@ -45,6 +46,9 @@ struct sf_fetch_opts {
     /* Cap on a server's Retry-After (http.max_retry_after); a longer one is
      * cut to this and logged. <= 0: SF_FETCH_MAX_RETRY_AFTER_MS. */
     int64_t max_retry_after_ms;
+    /* Borrowed; NULL: none. Held from parsing a page until it is released,
+     * so parsed pages in memory are bounded by it (sf_gate.h). */
+    struct sf_gate *page_gate;
 };
 
 #define SF_FETCH_MAX_RETRY_AFTER_MS ((int64_t)10 * 60 * 1000)

@@ -20,6 +20,7 @@ struct sf_api_client {
     long timeout_ms;
     const _Atomic int *abort_flag; /* borrowed (sf_fetch_opts); NULL: never */
     int64_t max_retry_after_ms;   /* > 0 */
+    struct sf_gate *page_gate;    /* borrowed (sf_fetch_opts); NULL: none */
 };
 
 struct sf_source_type;
@@ -39,6 +40,7 @@ struct sf_fetch_ctx {
     const _Atomic int *abort_flag; /* c->abort_flag; tests set their own */
     int max_pages;                /* SF_FETCH_MAX_PAGES; tests lower it */
     int pages;                    /* requests made by this window so far */
+    int gated;                    /* pages held through c->page_gate */
     sf_err (*get_json)(struct sf_fetch_ctx *fx, const char *url, json_object **out);
     void *test;                   /* for fake transports */
 };
@@ -83,6 +85,9 @@ void sf_fetch_cap_retry_after(const struct sf_api_client *c, const struct sf_fet
                               struct sf_fetch_status *st);
 /* Hand a non-empty array to on_page; empty arrays are skipped. */
 sf_err sf_fetch_deliver(struct sf_fetch_ctx *fx, json_object *alerts);
+/* Free a page from sf_fetch_get_page (NULL is fine) and leave the page gate
+ * it held; sources call it before their next request. */
+void sf_fetch_put_page(struct sf_fetch_ctx *fx, json_object *page);
 /* Sort an alerts array by the source's last-update time, ascending. */
 void sf_fetch_sort(struct sf_fetch_ctx *fx, json_object *alerts);
 /* Read one window; SF_ERR_LIMIT (with st->msg) asks the caller to split. */

@@ -159,7 +159,7 @@ static sf_err read_page(struct sf_fetch_ctx *fx, struct graph_walk *w, const cha
     json_object *alerts;
     sf_err err;
 
-    json_object_put(*page);
+    sf_fetch_put_page(fx, *page);
     *page = NULL;
     err = sf_fetch_get_page(fx, url, page);
     if (!err)
@@ -207,7 +207,7 @@ static sf_err read_instant(struct sf_fetch_ctx *fx, struct graph_walk *w)
     }
     w->from = end;
 out:
-    json_object_put(page);
+    sf_fetch_put_page(fx, page);
     sf_buf_free(&url);
     return err;
 }
@@ -268,7 +268,7 @@ static sf_err graph_window(struct sf_fetch_ctx *fx, int64_t from_ms, int64_t unt
         err = sf_buf_adds(&url, next);   /* followed verbatim (paging.md) */
         w.deep = 1;
     }
-    json_object_put(page);
+    sf_fetch_put_page(fx, page);
     sf_buf_free(&url);
     free(w.seen);
     if (!err && w.warn[0])

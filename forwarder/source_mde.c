@@ -68,7 +68,7 @@ static sf_err mde_page(struct sf_fetch_ctx *fx, int64_t from_ms, int64_t until_m
     sf_fetch_sort(fx, alerts);
     err = sf_fetch_deliver(fx, alerts);
 out:
-    json_object_put(page);
+    sf_fetch_put_page(fx, page);
     sf_buf_free(&url);
     return err;
 }

@@ -91,7 +91,7 @@ static sf_err siem_range(struct sf_fetch_ctx *fx, int64_t from_ms, int64_t until
     err = sf_fetch_deliver(fx, keep);
 out:
     json_object_put(keep);
-    json_object_put(page);
+    sf_fetch_put_page(fx, page);
     sf_buf_free(&url);
     return err;
 }

@@ -11,7 +11,8 @@
 #   cmake -S . -B build-rel && cmake --build build-rel -j2 --target siemfwd
 #   SIEMFWD=$PWD/build-rel/siemfwd tests/bench/outage_rss.sh
 # Knobs (env): TENANTS (100), ALERTS (1000 per tenant), OUTAGE (60 s of outage
-# after the file output is complete), POLL (5s), MAX_PARALLEL (8).
+# after the file output is complete), POLL (5s), MAX_PARALLEL (8), QUEUE (the syslog
+# output's queue_max_bytes; default: siemfwd's).
 set -euo pipefail
 SRC=${SF_SOURCE_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}
 export SF_SOURCE_DIR=$SRC
@@ -91,6 +92,8 @@ def main():
     try:
         path = os.path.join(root, 'file.cef')
         outs = [S.syslog_output(rsys.port), S.file_output(path)]
+        if os.environ.get('QUEUE'):             # the syslog output's memory budget
+            outs[0]['queue_max_bytes'] = os.environ['QUEUE']
         cfg = L.write_config(root, emu, certs, [L.tenant_entry(emu, n) for n in sorted(
             emu.tenants, key=lambda s: int(s[6:]))], outs, [S.cef_format()],
             poll_interval='%gs' % POLL, shutdown_timeout='30s')
