@@ -35,7 +35,7 @@ static const char *const state_syncs[] = { "normal", "full", NULL };
 
 const char *const sf_output_common_keys[] = { "name", "type", "format", "rules", "flood",
                                               "queue_max_bytes", "queue_max_failing",
-                                              NULL };
+                                              "events", NULL };
 
 const struct sf_conf_entry cfg_root_table[] = {
     { "state_dir", SF_CT_STRING, "/var/lib/siemfwd", COFF(state_dir), 0, 0, NULL, 0,
@@ -99,14 +99,30 @@ const struct sf_conf_entry cfg_output_table[] = {
       "send an alert only if one rule matches" },
     { "flood", SF_CT_NODE, NULL, OOFF(flood), 0, 0, NULL, 0,
       "{max, per}: past it, one digest for the rest" },
-    { "queue_max_bytes", SF_CT_SIZE, "32MiB", OOFF(queue_max_bytes), 64 * KIB, 64LL * 1024 * MIB,
+    { "queue_max_bytes", SF_CT_SIZE, "16MiB", OOFF(queue_max_bytes), 64 * KIB, 64LL * 1024 * MIB,
       NULL, 0, "memory for records waiting for this output (retried from memory); when full, "
       "fetch stops feeding it and it catches up from its cursor later" },
     { "queue_max_failing", SF_CT_DURATION, "5m", OOFF(queue_max_failing_ms), SEC, 7 * DAY,
       NULL, 0, "after failing this long, fetch stops feeding the output (its queue is still "
       "retried) and it catches up from its cursor once it delivers again" },
+    { "events", SF_CT_NODE, NULL, OOFF(events), 0, 0, NULL, 0,
+      "email and webhook: operational events to send besides alerts (see events keys)" },
     SF_CONF_END
 };
+
+#define EOFF(f) offsetof(struct sf_output_conf, ev.f)
+const struct sf_conf_entry cfg_events_table[] = {
+    { "consent", SF_CT_BOOL, "false", EOFF(consent), 0, 0, NULL, 0,
+      "a tenant whose consent was revoked or never given (token or API refused)" },
+    { "stale", SF_CT_DURATION, NULL, EOFF(stale_ms), SEC, 30 * DAY, NULL, 0,
+      "a tenant with no successful cycle for this long" },
+    { "output_failing", SF_CT_DURATION, NULL, EOFF(output_failing_ms), SEC, 30 * DAY, NULL,
+      0, "an output failing (nothing delivered) for this long" },
+    { "quarantine", SF_CT_BOOL, "false", EOFF(quarantine), 0, 0, NULL, 0,
+      "records quarantined by an output (at most one message a minute per output)" },
+    SF_CONF_END
+};
+#undef EOFF
 
 void cfg_error(struct cfg_loader *ld, const struct sf_node *node, const char *path,
                const char *fmt, ...)
@@ -318,6 +334,23 @@ static void resolve_format(struct cfg_loader *ld, struct sf_output_conf *o)
                   "unknown format '%s' (define it under formats, or use json)", o->format);
 }
 
+/* outputs[i].events: only notification outputs send operational events. */
+static void load_events(struct cfg_loader *ld, struct sf_output_conf *o)
+{
+    char kpath[64];
+    if (!o->events || sf_node_is_null(o->events))
+        return;
+    snprintf(kpath, sizeof(kpath), "%s.events", o->path);
+    if (o->type && strcmp(o->type, "email") != 0 && strcmp(o->type, "webhook") != 0) {
+        cfg_error(ld, o->events, kpath, "only email and webhook outputs send operational "
+                  "events (this one is %s)", o->type);
+        return;
+    }
+    cfg_bound(ld, sf_conf_bind(o->events, kpath, cfg_events_table, NULL, o, ld->errs));
+    o->ev.any = o->ev.consent || o->ev.stale_ms || o->ev.output_failing_ms ||
+                o->ev.quarantine;
+}
+
 /* Binds the common keys; every other key is the output type's to check. */
 static void load_output(struct cfg_loader *ld, const struct sf_node *node, size_t i)
 {
@@ -348,6 +381,7 @@ static void load_output(struct cfg_loader *ld, const struct sf_node *node, size_
                           ld->cfg->outputs[j].line);
     }
     resolve_format(ld, o);
+    load_events(ld, o);
 }
 
 static void load_outputs(struct cfg_loader *ld, const struct sf_node *root)
@@ -506,6 +540,7 @@ void sf_config_doc(struct sf_buf *out)
         { "tenants[].certificate", cfg_cert_table },
         { "formats[]", cfg_format_table },
         { "outputs[] (common keys; the rest depend on type)", cfg_output_table },
+        { "outputs[].events (email and webhook)", cfg_events_table },
     };
 
     for (size_t i = 0; i < sizeof(sections) / sizeof(sections[0]); i++) {

@@ -20,6 +20,7 @@ extern const struct sf_conf_entry cfg_metrics_table[];
 extern const struct sf_conf_entry cfg_http_table[];
 extern const struct sf_conf_entry cfg_format_table[];
 extern const struct sf_conf_entry cfg_output_table[];
+extern const struct sf_conf_entry cfg_events_table[];
 extern const struct sf_conf_entry cfg_tenant_table[];
 extern const struct sf_conf_entry cfg_cert_table[];
 

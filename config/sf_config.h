@@ -69,6 +69,14 @@ struct sf_output_conf {
     const struct sf_node *flood;  /* borrowed, NULL if absent */
     long long queue_max_bytes;    /* budget of the output's in-memory queue */
     long long queue_max_failing_ms; /* stop feeding an output failing this long */
+    const struct sf_node *events; /* borrowed, NULL if absent */
+    struct sf_events_conf {       /* operational events (email, webhook) */
+        int consent;              /* consent revoked or never given */
+        long long stale_ms;       /* no successful cycle for this long; 0 = off */
+        long long output_failing_ms; /* an output failing this long; 0 = off */
+        int quarantine;           /* records quarantined */
+        int any;                  /* one of them is on */
+    } ev;
     const struct sf_node *node;   /* the whole output mapping, borrowed: the
                                      output type binds its own keys from it */
     char path[32];        /* "outputs[i]", for the type's error messages */

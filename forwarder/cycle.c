@@ -114,7 +114,7 @@ static sf_err add_record(struct cycle *c, struct out_cycle *o, json_object *aler
     if (sf_buf_addc(&o->buf, '\0') != SF_OK) /* records are NUL-separated in buf */
         return SF_ERR_NOMEM;
     o->msgs[o->n] = (struct sf_msg){ NULL, off, c->t->tc->name, c->t->tc->tenant_id, id,
-                                     lu, 0 };
+                                     lu, 0, SF_MSG_ALERT };
     o->items[o->n] = (struct sf_ledger_item){ id, lu };
     o->n++;
     c->t->rendered++;

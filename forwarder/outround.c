@@ -19,6 +19,11 @@ void sf_outround_verdict(void *opaque, uint64_t id, enum sf_verdict v, const cha
 {
     struct sf_outrun *r = opaque;
     struct sf_outround *rd = r->round;
+    if (sf_outevent_verdict(r, id, v)) {
+        if (v != SF_V_DELIVERED && v != SF_V_REJECTED && reason)
+            sf_outrun_set_reason(r, reason);
+        return;
+    }
     if (!rd || id < rd->base || id >= rd->base + rd->n)
         return; /* late or unknown: the record was (or will be) sent again */
     struct round_ref *ref = &rd->refs[id - rd->base];

@@ -113,6 +113,14 @@ int sf_outrun_accepting(struct sf_outrun *r, int64_t now_ms, char *why, size_t n
     return ok;
 }
 
+int64_t sf_outrun_failing_since(struct sf_outrun *r)
+{
+    pthread_mutex_lock(&r->mu);
+    int64_t since = r->fatal && !r->failing_since_ms ? 1 : r->failing_since_ms;
+    pthread_mutex_unlock(&r->mu);
+    return since;
+}
+
 int sf_outrun_healthy(struct sf_outrun *r)
 {
     pthread_mutex_lock(&r->mu);
@@ -334,20 +342,20 @@ static int ensure_started(struct sf_outrun *r)
 static int finished(struct sf_outrun *r, int64_t now)
 {
     return r->stop && !r->any_dirty &&
-           (!r->queued || r->fatal || now >= r->stop_deadline_ms ||
+           ((!r->queued && !r->nevents) || r->fatal || now >= r->stop_deadline_ms ||
             r->down_until_ms >= r->stop_deadline_ms);
 }
 
 static void wait_work(struct sf_outrun *r, int64_t now)
 {
     int64_t wake = now + IDLE_POLL_MS;
-    if (r->queued && !r->fatal && r->down_until_ms < wake)
+    if ((r->queued || r->nevents) && !r->fatal && r->down_until_ms < wake)
         wake = r->down_until_ms;
     if (r->stop && r->stop_deadline_ms < wake)
         wake = r->stop_deadline_ms;
     struct timespec ts = { (time_t)(wake / 1000), (long)(wake % 1000) * 1000000 };
     if (pthread_cond_timedwait(&r->work_cv, &r->mu, &ts) == ETIMEDOUT && r->started &&
-        !r->fatal && !r->queued && !r->stop) {
+        !r->fatal && !r->queued && !r->nevents && !r->stop) {
         /* idle: let the output do timed work (digests, ack polls) */
         pthread_mutex_unlock(&r->mu);
         r->out.type->poll(&r->out, 0);
@@ -364,7 +372,7 @@ static void *outrun_main(void *arg)
         int64_t now = sf_now_ms();
         if (finished(r, now))
             break;
-        if (!r->queued || r->fatal || now < r->down_until_ms) {
+        if ((!r->queued && !r->nevents) || r->fatal || now < r->down_until_ms) {
             wait_work(r, now);
             continue;
         }
@@ -372,7 +380,8 @@ static void *outrun_main(void *arg)
             backoff(r, "cannot start");
             continue;
         }
-        account(r, sf_outround_run(r));
+        /* events first: they are few, and say what is wrong right now */
+        account(r, r->nevents ? sf_outevent_round(r) : sf_outround_run(r));
     }
     pthread_mutex_unlock(&r->mu);
     return NULL;
@@ -436,6 +445,7 @@ void sf_outrun_release(struct sf_outrun *r)
         batch_free(b);
     }
     r->tail = NULL;
+    sf_outevent_release(r);
     for (size_t i = 0; r->pairs && i < r->npairs; i++)
         if (r->pairs[i].attached)
             sf_ledger_free(&r->pairs[i].l);

@@ -47,6 +47,12 @@ int sf_outround_run(struct sf_outrun *r);
 /* The plugin's verdict callback (out.verdict); runs on the runner's thread. */
 void sf_outround_verdict(void *opaque, uint64_t id, enum sf_verdict v, const char *reason);
 
+/* outevent.c: the event queue. sf_outevent_round: send every waiting event
+ * (r->mu held on entry and exit); 1 when all were answered. */
+int sf_outevent_round(struct sf_outrun *r);
+int sf_outevent_verdict(struct sf_outrun *r, uint64_t id, enum sf_verdict v);
+void sf_outevent_release(struct sf_outrun *r);
+
 /* outrun.c */
 void sf_outrun_set_reason(struct sf_outrun *r, const char *reason);
 /* Free batches whose records are all settled. r->mu held. */

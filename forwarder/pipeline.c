@@ -6,9 +6,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
+#include "sf_events.h"
 #include "sf_log.h"
 #include "sf_pipeline.h"
+#include "sf_progress.h"
 #include "sf_rules.h"
 
 /* run --once: a tenant's pass gets this many failed attempts (backoff in
@@ -186,6 +189,10 @@ sf_err sf_pipeline_new(const struct sf_config *cfg, int once, struct sf_pipeline
     p->cfg = cfg;
     p->once = once;
     p->fetch_window = sf_fetch_window;
+    /* parsing and rendering use a core each; more pages at once only cost
+     * memory (a parsed page of 500 alerts is tens of MB) */
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    sf_gate_init(&p->page_gate, cores > 2 ? (int)cores : 2);
     pthread_mutex_init(&p->mu, NULL);
     pthread_cond_init(&p->cv, NULL);
     p->fopts = (struct sf_fetch_opts){ .organization = cfg->organization,
@@ -193,7 +200,8 @@ sf_err sf_pipeline_new(const struct sf_config *cfg, int once, struct sf_pipeline
                                        .timeout_ms = (long)cfg->http_timeout_ms,
                                        .max_response = (size_t)cfg->http_max_response,
                                        .abort_flag = &p->stop, /* stop aborts calls */
-                                       .max_retry_after_ms = cfg->http_max_retry_after_ms };
+                                       .max_retry_after_ms = cfg->http_max_retry_after_ms,
+                                       .page_gate = &p->page_gate };
     err = sf_state_open(cfg->state_dir, cfg->state_sync && strcmp(cfg->state_sync, "full") == 0,
                         &p->state, errbuf, errlen);
     if (!err)
@@ -428,8 +436,11 @@ static size_t incomplete_tenants(struct sf_pipeline *p)
 sf_err sf_pipeline_run(struct sf_pipeline *p)
 {
     size_t started = 0;
-    if (start_outputs(p) != SF_OK)
+    struct sf_events *events = NULL;
+    p->started_ms = sf_now_ms();
+    if (start_outputs(p) != SF_OK || sf_events_new(p, &events) != SF_OK)
         return SF_ERR_INTERNAL;
+    sf_events_start(events);
     sf_info(NULL, NULL, "running: %zu tenants, %zu outputs, %zu workers%s", p->ntenants,
             p->nouts, p->nworkers, p->once ? " (one pass)" : "");
     for (size_t i = 0; i < p->nworkers; i++) {
@@ -437,9 +448,13 @@ sf_err sf_pipeline_run(struct sf_pipeline *p)
             break;
         started++;
     }
+    struct sf_progress progress;
+    sf_progress_start(&progress, p);
     for (size_t i = 0; i < started; i++)
         pthread_join(p->workers[i].thread, NULL);
+    sf_events_free(events); /* its last look's events are drained too */
     drain_outputs(p);
+    sf_progress_stop(&progress);
     uint64_t fetched = 0, delivered = 0, quarantined = 0;
     size_t failed = 0;
     for (size_t i = 0; i < p->ntenants; i++) {
@@ -495,5 +510,6 @@ void sf_pipeline_free(struct sf_pipeline *p)
     sf_state_close(p->state);
     pthread_mutex_destroy(&p->mu);
     pthread_cond_destroy(&p->cv);
+    sf_gate_destroy(&p->page_gate);
     free(p);
 }

@@ -24,6 +24,7 @@ struct sf_outrun_stats {         /* atomics: read by the metrics thread */
 
 struct sf_outbatch;              /* outrun.c: one page of one tenant in the queue */
 struct sf_outround;              /* outrun.c: the round in flight */
+struct sf_outevent;              /* outevent.c: one operational event */
 
 /* One (tenant, output) pair as the runner sees it. */
 struct sf_outpair {
@@ -58,6 +59,12 @@ struct sf_outrun {
     int backoff_ms;
     uint64_t next_id;
     struct sf_outround *round;  /* owned by the thread while a round runs */
+    struct sf_outevent *ev_head, *ev_tail;  /* owned: events waiting */
+    size_t nevents;
+    int ev_busy;                /* an event round is in flight */
+    struct sf_outevent **ev_round;          /* the event round: ids [ev_base, +ev_n) */
+    uint64_t ev_base;
+    size_t ev_n;
     char reason[256];           /* last failure, for logs and state */
     char noted[256];            /* the reason last written to the state store */
     int64_t noted_ms;
@@ -88,6 +95,12 @@ int sf_outrun_in_flight(struct sf_outrun *r, size_t ti, const char *alert_id,
 sf_err sf_outrun_submit(struct sf_outrun *r, size_t ti, int64_t until, struct sf_buf *buf,
                         const struct sf_msg *msgs, const struct sf_ledger_item *items,
                         size_t n);
+
+/* Queue an operational event (JSON, copied) for a notification output;
+ * tenant may be NULL. Sent and retried by the runner; no cursor moves. */
+sf_err sf_outrun_event(struct sf_outrun *r, const char *tenant, const char *json);
+/* When the output started failing without a success since; 0 = it is not. */
+int64_t sf_outrun_failing_since(struct sf_outrun *r);
 
 /* A pair's progress, for --once and status. */
 struct sf_outpair_view {

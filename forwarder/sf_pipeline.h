@@ -39,6 +39,7 @@ struct sf_pipeline {
     struct sf_state *state;
     struct sf_token_cache *tokens;
     struct sf_fetch_opts fopts;
+    struct sf_gate page_gate;     /* parsed API pages in memory at once */
     struct sf_outrun *outs;       /* one per configured output */
     size_t nouts;
     struct sf_tenant_rt *tenants;
@@ -53,6 +54,7 @@ struct sf_pipeline {
     pthread_cond_t cv;
     _Atomic int stop;             /* set by sf_pipeline_stop from the main thread */
     int64_t failed_cycles;
+    int64_t started_ms;           /* when run began (stale-tenant events) */
     int nouts_stopped;            /* outputs already flushed and destroyed */
 };
 

@@ -149,8 +149,12 @@ sf_err sf_notify_init(struct sf_notify *n, struct sf_output *o, const struct sf_
     err = sf_rules_compile(sf_node_get(cfg, "rules"), path, &n->rules, errs);
     if (err)
         return err;
-    return sf_flood_new(sf_node_get(cfg, "flood"), path, sf_rules_count(n->rules), &n->flood,
-                        errs);
+    err = sf_flood_new(sf_node_get(cfg, "flood"), path, sf_rules_count(n->rules), &n->flood,
+                       errs);
+    if (err)
+        return err;
+    /* the same node again: it was just checked, errs gets nothing new */
+    return sf_flood_new(sf_node_get(cfg, "flood"), path, 1, &n->event_flood, errs);
 }
 
 static long rule_index(const struct sf_notify *n, const char *key)
@@ -319,8 +323,54 @@ static enum sf_verdict notify(struct sf_notify *n, struct sf_notify_alert *a, si
     return SF_V_DELIVERED;
 }
 
+/* An operational event (SF_MSG_EVENT): no rules or sent-once memory (each
+ * event is sent once by the watcher); past the flood limit it is dropped and
+ * counted, and the next one sent says how many were. */
+static enum sf_verdict event(struct sf_notify *n, const struct sf_msg *m, char *why, size_t len)
+{
+    struct sf_notify_alert a;
+    json_object *rec = parse_record(m->data, m->len);
+    enum sf_verdict v = SF_V_REJECTED;
+    char more[600];
+    int64_t window;
+
+    if (sf_notify_extract(rec, m->tenant, m->tenant_id, &a) != 0) {
+        snprintf(why, len, "malformed event record");
+        goto out;
+    }
+    a.record_text = m->data;
+    a.record_len = m->len;
+    a.rule = "operational event";
+    if (sf_flood_admit(n->event_flood, 0, n->clock(), &window) == SF_FLOOD_HOLD) {
+        n->events_suppressed++;
+        sf_warn(a.tenant, n->o->name, "event not sent (flood limit): %s",
+                a.title ? a.title : "?");
+        sf_flood_digested(n->event_flood, 0, 1);
+        v = SF_V_DELIVERED;
+        goto out;
+    }
+    if (n->events_suppressed) {
+        snprintf(more, sizeof(more), "%s\n\n(%zu earlier events were not sent: flood limit)",
+                 a.description ? a.description : "", n->events_suppressed);
+        a.description = more;
+    }
+    v = n->ops->alert(n->tctx, &a, why, len);
+    if (v == SF_V_DELIVERED) {
+        n->events_suppressed = 0;
+        sf_info(a.tenant, n->o->name, "event sent: %s", a.title ? a.title : "?");
+    } else {
+        sf_flood_unsend(n->event_flood, 0);
+    }
+out:
+    if (rec)
+        json_object_put(rec);
+    return v;
+}
+
 static enum sf_verdict one(struct sf_notify *n, const struct sf_msg *m, char *why, size_t len)
 {
+    if (m->kind == SF_MSG_EVENT)
+        return event(n, m, why, len);
     struct sf_notify_alert a;
     json_object *rec = parse_record(m->data, m->len);
     enum sf_verdict v = SF_V_DELIVERED;
@@ -379,7 +429,9 @@ void sf_notify_fini(struct sf_notify *n)
     sf_rules_free(n->rules);
     n->rules = NULL;
     sf_flood_free(n->flood);
+    sf_flood_free(n->event_flood);
     n->flood = NULL;
+    n->event_flood = NULL;
 }
 
 static json_object *test_alert(const char *tenant_id)

@@ -72,6 +72,8 @@ struct sf_notify {
     void *tctx;                  /* the transport's context, passed to ops */
     struct sf_rules *rules;      /* owned; NULL: every alert */
     struct sf_flood *flood;      /* owned */
+    struct sf_flood *event_flood; /* owned: operational events, the same limit */
+    size_t events_suppressed;    /* events past the flood limit since the last sent */
     struct sf_nstore *store;     /* owned; opened by sf_notify_start */
     char **orphans;              /* owned: held rule keys no longer configured */
     size_t norphans;

@@ -31,7 +31,13 @@ struct sf_msg {
     const char *alert_id;
     int64_t time_ms;      /* alert time, epoch ms (HEC "time") */
     uint64_t id;          /* pipeline sequence number, echoed in the verdict */
+    int kind;             /* SF_MSG_ALERT, or SF_MSG_EVENT: an operational event
+                             (JSON shaped like an alert: id, title, severity,
+                             status, category, description, tenant) that only
+                             outputs subscribed with `events:` get */
 };
+
+enum { SF_MSG_ALERT = 0, SF_MSG_EVENT = 1 };
 
 struct sf_output;
 typedef void (*sf_verdict_fn)(void *opaque, uint64_t id, enum sf_verdict v,

@@ -361,7 +361,9 @@ static sf_err default_alert(const struct sf_notify_alert *a, struct sf_buf *out)
     sf_err err = SF_ERR_NOMEM;
 
     if (o && t && dev) {
-        add_str(o, "type", "alert");
+        /* operational events (outputs[].events) carry siemfwd_event */
+        add_str(o, "type", a->record && json_object_object_get_ex(a->record, "siemfwd_event",
+                                                                  NULL) ? "event" : "alert");
         add_str(o, "rule", a->rule);
         add_str(t, "name", a->tenant);
         add_str(t, "id", a->tenant_id);

@@ -315,7 +315,7 @@ static const char minimal_dump[] =
     "  - name: out\n"
     "    type: stdout\n"
     "    format: json\n"
-    "    queue_max_bytes: 32MiB\n"
+    "    queue_max_bytes: 16MiB\n"
     "    queue_max_failing: 5m\n";
 
 static void test_dump(void **state)

@@ -462,7 +462,7 @@ static void send_alert(struct rig *r, const char *id, const char *sev, uint64_t 
     char rec[256];
     snprintf(rec, sizeof(rec), "{\"id\":\"%s\",\"title\":\"T %s\",\"severity\":\"%s\","
              "\"status\":\"new\",\"tenant\":{\"name\":\"contoso\",\"id\":\"t-1\"}}", id, id, sev);
-    struct sf_msg m = { rec, strlen(rec), "contoso", "t-1", id, 0, seq };
+    struct sf_msg m = { rec, strlen(rec), "contoso", "t-1", id, 0, seq, SF_MSG_ALERT };
     sf_notify_send(&r->n, &m, 1);
     assert_int_equal(r->f.vid[r->f.nv - 1], seq);
 }
@@ -571,12 +571,12 @@ static void test_engine_not_json(void **state)
     assert_non_null(mkdtemp(r.dir));
     fake_now = (int64_t)time(NULL) * 1000;   /* notify.db forgets sends older than 200 days */
     rig_start(&r, "rules:\n  - {}\n");
-    struct sf_msg m = { "CEF:0|Microsoft|x", 17, "contoso", "t-1", "z", 0, 1 };
+    struct sf_msg m = { "CEF:0|Microsoft|x", 17, "contoso", "t-1", "z", 0, 1, SF_MSG_ALERT };
     sf_notify_send(&r.n, &m, 1);
     assert_int_equal(r.f.vv[0], SF_V_FATAL);
     assert_string_equal(r.f.vwhy[0], "the record is not a JSON object: email outputs need "
                         "format: json");
-    struct sf_msg m2 = { "{\"id\":\"q\"} x", 12, "contoso", "t-1", "q", 0, 2 };
+    struct sf_msg m2 = { "{\"id\":\"q\"} x", 12, "contoso", "t-1", "q", 0, 2, SF_MSG_ALERT };
     sf_notify_send(&r.n, &m2, 1);                /* trailing bytes */
     assert_int_equal(r.f.vv[1], SF_V_FATAL);
     rig_stop(&r);
