@@ -87,7 +87,7 @@ for m in "$src"/formats/maps/*.yaml; do
     check "map $(basename "$m")" test -n "$(mode_of "usr/share/siemfwd/maps/$(basename "$m")")"
 done
 stray=$(awk '$1 !~ /^d/ { print $6 }' "$tmp/contents" | grep -Ev \
-    '^\./(usr/bin/siemfwd|usr/share/siemfwd/maps/[^/]+|usr/share/man/man[58]/[^/]+\.gz|usr/share/doc/siemfwd/.+|usr/lib/systemd/system/siemfwd\.service|etc/siemfwd/siemfwd\.yaml|etc/default/siemfwd)$')
+    '^\./(usr/bin/siemfwd|usr/share/siemfwd/(maps|monitoring)/[^/]+|usr/share/man/man[58]/[^/]+\.gz|usr/share/doc/siemfwd/.+|usr/lib/systemd/system/siemfwd\.service|etc/siemfwd/siemfwd\.yaml|etc/default/siemfwd)$')
 check "no files outside the layout${stray:+: $stray}" test -z "$stray"
 
 root=$tmp/root
@@ -167,6 +167,7 @@ done
 for c in $(grep -v '^ *#' "$conf" | grep -oE 'CREDENTIALS_DIRECTORY\}/[A-Za-z0-9._-]+' |
         sed 's|.*}/||' | sort -u); do
     printf 'dummy-%s\n' "$c" >"$creds/$c"
+    chmod 600 "$creds/$c"   # as systemd's credentials are: no world-readable warning
 done
 envs=(CREDENTIALS_DIRECTORY="$creds")
 for v in $(grep -v '^ *#' "$conf" | grep -oE '\$\{[A-Za-z_][A-Za-z0-9_]*\}' | tr -d '${}' | sort -u); do
