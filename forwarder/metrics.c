@@ -1,8 +1,9 @@
 /* metrics.c - a minimal HTTP/1.0 server for Prometheus scrapes: GET /metrics
- * (text format 0.0.4) and GET /healthz. Up to MAX_CONNS clients at once on one
- * poll loop, each request and answer bounded in size and time; everything
- * else gets 404. Owns its socket and thread; borrows the pipeline between
- * attach calls. */
+ * (text format 0.0.4) and GET /healthz, and the status page: GET / (HTML,
+ * status_page.c) and GET /status.json (status.c). Up to MAX_CONNS clients
+ * at once on one poll loop, each request and answer bounded in size and
+ * time; everything else gets 404. Owns its socket and thread; borrows the
+ * pipeline between attach calls. */
 #include <errno.h>
 #include <netdb.h>
 #include <poll.h>
@@ -18,6 +19,7 @@
 #include "sf_log.h"
 #include "sf_metrics.h"
 #include "sf_pipeline.h"
+#include "sf_status.h"
 
 #define REQ_MAX 4096
 #define REQ_TIMEOUT_MS 2000
@@ -183,28 +185,83 @@ static void render(struct sf_metrics *m, struct sf_buf *b)
     pthread_mutex_unlock(&m->mu);
 }
 
+/* The page runs only its own inline script and talks only to us; data
+ * from status.json can never load anything (an injected <img> included). */
+#define PAGE_HEADERS                                                               \
+    "Content-Security-Policy: default-src 'none'; script-src 'unsafe-inline'; "   \
+    "style-src 'unsafe-inline'; connect-src 'self'; img-src 'none'; "             \
+    "base-uri 'none'; form-action 'none'; frame-ancestors 'none'\r\n"           \
+    "X-Content-Type-Options: nosniff\r\nReferrer-Policy: no-referrer\r\n"      \
+    "Cache-Control: no-store\r\n"
+
+struct reply {
+    const char *status;
+    const char *type;       /* Content-Type */
+    const char *headers;    /* extra header lines, each ending in CRLF */
+};
+
+static int is_get(const char *req, const char *path)
+{
+    size_t n = strlen(path);
+    return strncmp(req, "GET ", 4) == 0 && strncmp(req + 4, path, n) == 0 &&
+           (req[4 + n] == ' ' || req[4 + n] == '?');
+}
+
+/* GET /status.json: the running pipeline's status document. */
+static void status_json(struct sf_metrics *m, struct sf_buf *body, struct reply *rp)
+{
+    sf_err err = SF_OK;
+    rp->type = "application/json; charset=utf-8";
+    rp->headers = "X-Content-Type-Options: nosniff\r\nCache-Control: no-store\r\n";
+    pthread_mutex_lock(&m->mu);
+    if (m->p)
+        err = sf_status_pipeline_json(m->p, NULL, sf_now_ms(), body);
+    pthread_mutex_unlock(&m->mu);
+    if (!body->len && !err) {
+        rp->status = "503 Service Unavailable";
+        sf_buf_adds(body, "{\"error\":\"starting\"}\n");
+    } else if (err) {
+        rp->status = "500 Internal Server Error";
+        sf_buf_reset(body);
+        sf_buf_printf(body, "{\"error\":\"%s\"}\n", sf_strerror(err));
+    }
+}
+
+static void route(struct sf_metrics *m, const char *req, struct sf_buf *body,
+                  struct reply *rp)
+{
+    if (is_get(req, "/metrics")) {
+        render(m, body);
+    } else if (is_get(req, "/healthz")) {
+        pthread_mutex_lock(&m->mu);
+        int up = m->p != NULL;
+        pthread_mutex_unlock(&m->mu);
+        sf_buf_adds(body, up ? "ok\n" : "starting\n");
+        if (!up)
+            rp->status = "503 Service Unavailable";
+    } else if (is_get(req, "/")) {
+        rp->type = "text/html; charset=utf-8";
+        rp->headers = PAGE_HEADERS;
+        sf_buf_adds(body, sf_status_page_html);
+    } else if (is_get(req, "/status.json")) {
+        status_json(m, body, rp);
+    } else {
+        rp->status = "404 Not Found";
+        sf_buf_adds(body, "not found: try /, /status.json, /metrics or /healthz\n");
+    }
+}
+
 /* The answer to one complete (or REQ_MAX-long) request, headers included. */
 static void answer(struct sf_metrics *m, const char *req, struct sf_buf *resp)
 {
     struct sf_buf body;
-    const char *status = "200 OK";
+    struct reply rp = { "200 OK", "text/plain; version=0.0.4", "" };
 
     sf_buf_init(&body, 0);
-    if (strncmp(req, "GET /metrics ", 13) == 0 || strncmp(req, "GET /metrics?", 13) == 0) {
-        render(m, &body);
-    } else if (strncmp(req, "GET /healthz ", 13) == 0) {
-        pthread_mutex_lock(&m->mu);
-        int up = m->p != NULL;
-        pthread_mutex_unlock(&m->mu);
-        sf_buf_adds(&body, up ? "ok\n" : "starting\n");
-        if (!up)
-            status = "503 Service Unavailable";
-    } else {
-        status = "404 Not Found";
-        sf_buf_adds(&body, "not found: try /metrics or /healthz\n");
-    }
-    sf_buf_printf(resp, "HTTP/1.0 %s\r\nContent-Type: text/plain; version=0.0.4\r\n"
-                  "Content-Length: %zu\r\nConnection: close\r\n\r\n", status, body.len);
+    route(m, req, &body, &rp);
+    sf_buf_printf(resp, "HTTP/1.0 %s\r\nContent-Type: %s\r\n%s"
+                  "Content-Length: %zu\r\nConnection: close\r\n\r\n", rp.status, rp.type,
+                  rp.headers, body.len);
     if (body.len)
         sf_buf_add(resp, body.data, body.len);
     sf_buf_free(&body);
