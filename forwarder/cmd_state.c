@@ -1,7 +1,10 @@
-/* cmd_state.c - `siemfwd state -c FILE`: per tenant and output, the cursor,
- * its lag, delivered/quarantined counts and the last error. Read-only. */
+/* cmd_state.c - `siemfwd state -c FILE [--json] [--tenant NAME]`: per
+ * tenant and output, the cursor, its lag, delivered/quarantined counts and
+ * the last error, as a table or as the status page's JSON (sf_status.h).
+ * Read-only: never creates state_dir or the database. */
 #include <getopt.h>
 #include <stdio.h>
+#include <string.h>
 #include <time.h>
 
 #include "sf_cli.h"
@@ -9,6 +12,7 @@
 #include "sf_outrun.h"
 #include "sf_redact.h"
 #include "sf_state.h"
+#include "sf_status.h"
 
 struct sf_config *sf_cli_load_config(const char *path, int *rc);
 
@@ -24,9 +28,17 @@ static void fmt_time(int64_t ms, char *buf, size_t n)
     strftime(buf, n, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
+struct table_ctx {
+    const char *only;       /* --tenant, or NULL */
+    int rows;
+};
+
 static void print_row(void *opaque, const char *tenant, const char *output,
                       const struct sf_cursor *c)
 {
+    struct table_ctx *tc = opaque;
+    if (tc->only && strcmp(tc->only, tenant) != 0)
+        return;
     char wm[32], ok[32], lag[32], error[sizeof(c->last_error)];
     fmt_time(c->watermark_ms, wm, sizeof(wm));
     fmt_time(c->last_success_ms, ok, sizeof(ok));
@@ -38,31 +50,65 @@ static void print_row(void *opaque, const char *tenant, const char *output,
     sf_redact_copy(error, sizeof(error), c->last_error);
     printf("%-20s %-14s %-21s %8s %-21s %10llu %6llu  %s\n", tenant, output, wm, lag, ok,
            (unsigned long long)c->delivered, (unsigned long long)c->quarantined, error);
-    (*(int *)opaque)++;
+    tc->rows++;
+}
+
+static const char usage[] = "usage: siemfwd state -c FILE [--json] [--tenant NAME]\n";
+
+static int print_json(const struct sf_config *cfg, struct sf_state *st, const char *tenant)
+{
+    struct sf_buf b;
+    size_t rows = 0;
+    sf_buf_init(&b, 0);
+    sf_err err = sf_status_store_json(cfg, st, tenant, sf_now_ms(), &b, &rows);
+    if (err) {
+        fprintf(stderr, "siemfwd state: %s\n", sf_strerror(err));
+    } else if (tenant && !rows) {
+        fprintf(stderr, "siemfwd state: no tenant '%s' in %s or in %s\n", tenant, cfg->file,
+                cfg->state_dir);
+        err = SF_ERR_NOTFOUND;
+    } else {
+        fwrite(b.data, 1, b.len, stdout);
+    }
+    sf_buf_free(&b);
+    return err == SF_ERR_NOTFOUND ? SF_EXIT_USAGE : err ? SF_EXIT_FAIL : SF_EXIT_OK;
 }
 
 int sf_cmd_state(int argc, char **argv)
 {
     static const struct option opts[] = {
         { "config", required_argument, NULL, 'c' },
+        { "json", no_argument, NULL, 'j' },
+        { "tenant", required_argument, NULL, 't' },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
     };
-    const char *path = NULL;
-    int opt, rc = SF_EXIT_OK, rows = 0;
+    const char *path = NULL, *tenant = NULL;
+    int opt, rc = SF_EXIT_OK, json = 0;
+    struct table_ctx tctx = { NULL, 0 };
     char errbuf[512];
 
     optind = 1;
     while ((opt = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
         if (opt == 'c') {
             path = optarg;
+        } else if (opt == 'j') {
+            json = 1;
+        } else if (opt == 't') {
+            tenant = optarg;
         } else {
-            fputs("usage: siemfwd state -c FILE\n", opt == 'h' ? stdout : stderr);
+            fputs(usage, opt == 'h' ? stdout : stderr);
+            if (opt == 'h')
+                fputs("\n  -c, --config FILE  the configuration (state_dir, tenants, outputs)\n"
+                      "  --json             the status page's JSON (/status.json) from the state\n"
+                      "                     store: state, lag, last success, last error per\n"
+                      "                     tenant and output, worst first\n"
+                      "  --tenant NAME      only this tenant\n", stdout);
             return opt == 'h' ? SF_EXIT_OK : SF_EXIT_USAGE;
         }
     }
-    if (!path) {
-        fputs("usage: siemfwd state -c FILE\n", stderr);
+    if (!path || optind < argc) {
+        fputs(usage, stderr);
         return SF_EXIT_USAGE;
     }
     struct sf_config *cfg = sf_cli_load_config(path, &rc);
@@ -75,13 +121,21 @@ int sf_cmd_state(int argc, char **argv)
         sf_config_free(cfg);
         return SF_EXIT_FAIL;
     }
+    if (json) {
+        rc = print_json(cfg, st, tenant);
+        goto out;
+    }
     printf("%-20s %-14s %-21s %8s %-21s %10s %6s  %s\n", "TENANT", "OUTPUT", "CURSOR",
            "LAG", "LAST SUCCESS", "DELIVERED", "QUAR", "LAST ERROR");
-    sf_state_each(st, print_row, &rows);
-    if (!rows)
+    tctx.only = tenant;
+    sf_state_each(st, print_row, &tctx);
+    if (!tctx.rows && tenant)
+        printf("(no cursors of tenant %s in %s)\n", tenant, cfg->state_dir);
+    else if (!tctx.rows)
         printf("(no cursors yet: siemfwd has not delivered anything from %s)\n",
                cfg->state_dir);
+out:
     sf_state_close(st);
     sf_config_free(cfg);
-    return SF_EXIT_OK;
+    return rc;
 }
