@@ -129,11 +129,16 @@ int sf_cmd_state(int argc, char **argv)
            "LAG", "LAST SUCCESS", "DELIVERED", "QUAR", "LAST ERROR");
     tctx.only = tenant;
     sf_state_each(st, print_row, &tctx);
-    if (!tctx.rows && tenant)
-        printf("(no cursors of tenant %s in %s)\n", tenant, cfg->state_dir);
-    else if (!tctx.rows)
+    if (!tctx.rows && tenant && !sf_config_tenant(cfg, tenant)) {
+        fprintf(stderr, "siemfwd state: no tenant '%s' in %s or in %s\n", tenant, cfg->file,
+                cfg->state_dir);
+        rc = SF_EXIT_USAGE;
+    } else if (!tctx.rows && tenant) {
+        printf("(no cursors of tenant %s in %s yet)\n", tenant, cfg->state_dir);
+    } else if (!tctx.rows) {
         printf("(no cursors yet: siemfwd has not delivered anything from %s)\n",
                cfg->state_dir);
+    }
 out:
     sf_state_close(st);
     sf_config_free(cfg);
