@@ -12,6 +12,7 @@ PKGS=(
   libcmocka-dev liblognorm-utils rsyslog rsyslog-openssl
   python3 python3-cryptography python3-aiosmtpd openssl ca-certificates procps iproute2 curl groff-base time
   prometheus
+  chromium   # the status page test (headless, --dump-dom)
   # packaging checks
   dpkg-dev systemd adduser binutils
 )
