@@ -393,6 +393,19 @@ static void test_out_of_range(void **state)
                   "F:11: tenants[0].page_size: 0 is out of range 1..10000\n");
 }
 
+/* Issue 9: a budget of zero or below is a config error with FILE:LINE. */
+static void test_bad_queue_budget(void **state)
+{
+    (void)state;
+    expect_errors("bad-queue.yaml", SF_ERR_CONFIG,
+                  "F:11: outputs[0].queue_max_bytes: 0 is out of range 64KiB..64GiB\n"
+                  "F:15: outputs[1].queue_max_bytes: '-5MiB' is not a size (use e.g. 4096, "
+                  "64KiB, 16MiB, 1GiB)\n"
+                  "F:16: outputs[1].queue_max_failing: 0s is out of range 1s..7d\n"
+                  "F:20: outputs[2].events: only email and webhook outputs send operational "
+                  "events (this one is stdout)\n");
+}
+
 static void test_duplicate_tenant(void **state)
 {
     (void)state;
@@ -547,6 +560,7 @@ int main(void)
         cmocka_unit_test(test_unknown_keys),
         cmocka_unit_test(test_bad_duration),
         cmocka_unit_test(test_out_of_range),
+        cmocka_unit_test(test_bad_queue_budget),
         cmocka_unit_test(test_duplicate_tenant),
         cmocka_unit_test(test_bad_guid),
         cmocka_unit_test(test_unknown_references),
