@@ -14,8 +14,9 @@
  *                    429, or an API call answered 401 or 403).
  *   failing          an error is set and the pair has had no success for
  *                    more than 2 poll intervals (or never), or the output
- *                    stopped taking records (queue full, failing longer than
- *                    queue_max_failing, stopped for good).
+ *                    stopped taking records because it fails (longer than
+ *                    queue_max_failing, or stopped for good). A healthy
+ *                    output whose queue is full only slows reads down.
  *   lagging          the cursor is older than max(2 x poll_interval,
  *                    settle + overlap): reads are behind (a first backfill,
  *                    a catch-up, throttling), but nothing is failing.
@@ -50,7 +51,7 @@ struct sf_status_in {
     int64_t now_ms;
     int64_t poll_interval_ms, settle_ms, overlap_ms;
     int auth_failed;          /* 1: refused; -1: unknown (judge by error text) */
-    int accepting;            /* 0: the output takes no records; 1 or -1 unknown */
+    int accepting;            /* 0: the failing output takes no records; 1 or -1 unknown */
     const char *error;        /* the pair's last error, "" or NULL for none */
     int64_t last_success_ms;
     int64_t watermark_ms;     /* the cursor; < 0 (or 0) = no cursor yet */

@@ -119,8 +119,7 @@ enum sf_status_state sf_status_classify(const struct sf_status_in *in, char *why
         return SF_STATUS_CONSENT_REVOKED;
     }
     if (in->accepting == 0) {
-        snprintf(why, whylen, "the output takes no records (failing too long, queue full "
-                 "or stopped)");
+        snprintf(why, whylen, "the output fails and takes no records");
         return SF_STATUS_FAILING;
     }
     int64_t quiet = in->last_success_ms > 0 ? in->now_ms - in->last_success_ms : -1;
@@ -344,7 +343,8 @@ static void classify_rows(struct table *t, const struct sf_config *cfg,
             .settle_ms = r->tc ? r->tc->settle_ms : 0,
             .overlap_ms = r->tc ? r->tc->overlap_ms : 0,
             .auth_failed = r->rt ? r->auth_failed : -1,
-            .accepting = o && o->rt ? o->accepting : -1,
+            /* a full queue on a healthy output is back-pressure, not failure */
+            .accepting = o && o->rt ? o->accepting || o->healthy : -1,
             .error = row_error(r, o, err, sizeof(err)),
             .last_success_ms = r->has_cursor ? r->c.last_success_ms : 0,
             .watermark_ms = r->has_cursor ? r->c.watermark_ms : -1,
