@@ -32,6 +32,7 @@ static struct {
     int64_t base_ms;            /* alert k was last updated at base + k s */
     int page;                   /* alerts per page */
     int throttle[NT];           /* answer 429 this many times first */
+    int refuse[NT];             /* answer "consent revoked" while set */
     int calls[NT];              /* pages served (API calls) */
     size_t title_len;           /* padding per alert */
 } src = { .mu = PTHREAD_MUTEX_INITIALIZER };
@@ -61,6 +62,13 @@ static sf_err fake_window(struct sf_api_client *c, const struct sf_fetch_tenant 
     int ti = t->name[1] - '0';
     pthread_mutex_lock(&src.mu);
     int n = src.n[ti];
+    if (src.refuse[ti]) {
+        src.calls[ti]++;
+        pthread_mutex_unlock(&src.mu);
+        snprintf(st->msg, sizeof(st->msg), "tenant %s: AADSTS700016 (test)", t->name);
+        st->auth_failed = 1;
+        return SF_ERR_AUTH;
+    }
     if (src.throttle[ti] > 0) {
         src.throttle[ti]--;
         src.calls[ti]++;
@@ -104,9 +112,11 @@ struct cap {
     int count[NT][MAXSEQ];
     uint64_t late[64];          /* CAP_BOGUS: acks held until flush */
     size_t nlate;
+    char events[32][160];       /* titles of SF_MSG_EVENT records */
+    size_t nevents;
 };
 
-static struct cap caps[2];
+static struct cap caps[3];
 
 static void cap_reset(struct cap *c, int mode)
 {
@@ -116,6 +126,7 @@ static void cap_reset(struct cap *c, int mode)
     c->blocked = mode == CAP_BLOCK;
     c->sends = 0;
     c->nlate = 0;
+    c->nevents = 0;
     c->log_fd = -1;
     pthread_mutex_unlock(&c->mu);
 }
@@ -123,7 +134,10 @@ static void cap_reset(struct cap *c, int mode)
 static sf_err cap_start(struct sf_output *o, char *errbuf, size_t errlen)
 {
     struct cap *c = o->ctx;
-    if (c->mode == CAP_DEAD) {
+    pthread_mutex_lock(&c->mu);
+    int dead = c->mode == CAP_DEAD;
+    pthread_mutex_unlock(&c->mu);
+    if (dead) {
         snprintf(errbuf, errlen, "connection refused (test)");
         return SF_ERR_NETWORK;
     }
@@ -145,6 +159,18 @@ static sf_err cap_send(struct sf_output *o, const struct sf_msg *msgs, size_t n)
     pthread_mutex_unlock(&c->mu);
     for (size_t i = 0; i < n; i++) {
         int ti, k;
+        if (msgs[i].kind == SF_MSG_EVENT) {
+            json_object *ev = json_tokener_parse(msgs[i].data), *title;
+            assert_non_null(ev);
+            assert_true(json_object_object_get_ex(ev, "title", &title));
+            pthread_mutex_lock(&c->mu);
+            if (c->nevents < 32)
+                snprintf(c->events[c->nevents++], 160, "%s", json_object_get_string(title));
+            pthread_mutex_unlock(&c->mu);
+            json_object_put(ev);
+            o->verdict(o->verdict_opaque, msgs[i].id, SF_V_DELIVERED, NULL);
+            continue;
+        }
         if (fail) {
             o->verdict(o->verdict_opaque, msgs[i].id, SF_V_RETRY, "HTTP 503 (test)");
             continue;
@@ -296,6 +322,7 @@ static void set_source_at(int n, int page, size_t title_len, int64_t age_ms)
         src.n[ti] = n;
         src.calls[ti] = 0;
         src.throttle[ti] = 0;
+        src.refuse[ti] = 0;
     }
     src.page = page;
     src.title_len = title_len;
@@ -315,7 +342,7 @@ static int setup(void **state)
     assert_non_null(mkdtemp(tmpdir));
     snprintf(cmd, sizeof(cmd), "rm -rf %s/state", tmpdir);
     assert_int_equal(system(cmd), 0);
-    for (int i = 0; i < 2; i++) {
+    for (int i = 0; i < 3; i++) {
         pthread_mutex_init(&caps[i].mu, NULL);
         pthread_cond_init(&caps[i].cv, NULL);
         cap_reset(&caps[i], CAP_OK);
@@ -576,6 +603,62 @@ static void test_kill9_mid_round(void **state)
     assert_true(child_total >= 150);
 }
 
+static int count_events(struct cap *c, const char *needle)
+{
+    int n = 0;
+    pthread_mutex_lock(&c->mu);
+    for (size_t i = 0; i < c->nevents; i++)
+        n += strstr(c->events[i], needle) != NULL;
+    pthread_mutex_unlock(&c->mu);
+    return n;
+}
+
+static int wait_event(struct cap *c, const char *needle, int seconds)
+{
+    for (int i = 0; i < seconds * 20 && !count_events(c, needle); i++)
+        usleep(50000);
+    return count_events(c, needle);
+}
+
+/* Operational events: a tenant refused, then restored; an output dead, then
+ * back: each raised once and cleared once at the subscribed output. */
+static void test_events_raised_and_cleared(void **state)
+{
+    (void)state;
+    set_source_at(10, 10, 10, 60 * 1000);
+    src.refuse[2] = 1;
+    cap_reset(&caps[0], CAP_OK);
+    cap_reset(&caps[1], CAP_DEAD);
+    cap_reset(&caps[2], CAP_OK);
+    struct sf_config *cfg = load("}\n  - {name: ops, type: webhook, url: https://127.0.0.1:9/x, "
+                                 "rules: [{tenants: [nobody]}], events: {consent: true, "
+                                 "output_failing: 1s}");
+    struct bg b = { make(cfg, 0), SF_OK, 0 };
+    assert_int_equal(pthread_create(&b.th, NULL, bg_main, &b), 0);
+    assert_int_equal(wait_event(&caps[2], "Consent revoked or missing for tenant t2", 30), 1);
+    assert_int_equal(wait_event(&caps[2], "Output other failing", 30), 1);
+    pthread_mutex_lock(&src.mu);
+    src.refuse[2] = 0;
+    pthread_mutex_unlock(&src.mu);
+    pthread_mutex_lock(&caps[1].mu);
+    caps[1].mode = CAP_OK;
+    pthread_mutex_unlock(&caps[1].mu);
+    assert_int_equal(wait_event(&caps[2], "Access restored for tenant t2", 40), 1);
+    assert_int_equal(wait_event(&caps[2], "Output other delivering again", 60), 1);
+    sf_pipeline_stop(b.p);
+    pthread_join(b.th, NULL);
+    sf_pipeline_free(b.p);
+    sf_config_free(cfg);
+    /* once each, and nothing for the healthy tenants or output */
+    assert_int_equal(count_events(&caps[2], "Consent revoked"), 1);
+    assert_int_equal(count_events(&caps[2], "Output other failing"), 1);
+    assert_int_equal(count_events(&caps[2], "t0"), 0);
+    assert_int_equal(count_events(&caps[2], "Output fast"), 0);
+    int lost, dups;
+    cap_total(&caps[2], &lost, &dups);
+    assert_int_equal(lost + dups, 3 * 10); /* ops: no alert records (rules) */
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -587,6 +670,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_slow_output_does_not_hold_fast, setup, teardown),
         cmocka_unit_test_setup_teardown(test_budget_bounds_memory, setup, teardown),
         cmocka_unit_test_setup_teardown(test_kill9_mid_round, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_events_raised_and_cleared, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
