@@ -60,7 +60,8 @@ const struct sf_conf_entry cfg_root_table[] = {
 
 const struct sf_conf_entry cfg_metrics_table[] = {
     { "listen", SF_CT_STRING, NULL, COFF(metrics_listen), 0, 0, NULL, 0,
-      "HOST:PORT serving /metrics and /healthz; unset: no endpoint" },
+      "HOST:PORT serving /metrics, /healthz, the status page at / and /status.json; unset: "
+      "no endpoint" },
     SF_CONF_END
 };
 
