@@ -290,7 +290,10 @@ static void conn_close(struct conn *k)
     k->n = k->off = 0;
 }
 
-/* Sends what the socket takes; 1 when the connection is finished. */
+/* Sends what the socket takes; 1 when the connection is finished. A reader
+ * that keeps taking bytes keeps its connection: the deadline is pushed on
+ * by every write that made progress (a 1 MB /status.json over a slow VPN),
+ * while a client that takes nothing for REQ_TIMEOUT_MS is dropped. */
 static int conn_write(struct conn *k)
 {
     while (k->off < k->resp.len) {
@@ -302,6 +305,7 @@ static int conn_write(struct conn *k)
         if (w <= 0)
             return 1;
         k->off += (size_t)w;
+        k->deadline = sf_now_ms() + REQ_TIMEOUT_MS;
     }
     return 1;
 }
