@@ -15,6 +15,7 @@
 #include <openssl/rand.h>
 #include <openssl/x509.h>
 
+#include "sf_clock.h"
 #include "sf_redact.h"
 #include "source.h"
 
@@ -37,13 +38,6 @@ struct sf_token_cache {
     struct tok_entry *head;
     _Atomic uint64_t renewals;
 };
-
-static int64_t mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 void sf_auth_token_free(char *token)
 {
@@ -110,7 +104,7 @@ static char *cache_get(struct sf_token_cache *tc, const char *key)
 
     pthread_mutex_lock(&tc->mu);
     e = cache_find(tc, key);
-    if (e && e->token && mono_ms() < e->renew_at_ms)
+    if (e && e->token && sf_mono_ms() < e->renew_at_ms)
         tok = strdup(e->token);
     pthread_mutex_unlock(&tc->mu);
     return tok;
@@ -141,7 +135,7 @@ static sf_err cache_put(struct sf_token_cache *tc, const char *key, const char *
     sf_auth_token_free(e->token);
     e->token = copy;
     copy = NULL;   /* owned by the entry */
-    e->renew_at_ms = mono_ms() + lifetime_ms - margin;
+    e->renew_at_ms = sf_mono_ms() + lifetime_ms - margin;
     atomic_fetch_add(&tc->renewals, 1);
     err = SF_OK;
 out:

@@ -14,6 +14,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "sf_clock.h"
 #include "sf_events.h"
 #include "sf_log.h"
 #include "sf_pipeline.h"
@@ -237,9 +238,7 @@ static void *watch_main(void *arg)
     struct sf_events *evs = arg;
     pthread_mutex_lock(&evs->mu);
     while (!evs->stop) {
-        struct timespec ts;
-        clock_gettime(CLOCK_REALTIME, &ts);
-        ts.tv_sec += TICK_MS / 1000;
+        struct timespec ts = sf_clock_after(TICK_MS);
         if (pthread_cond_timedwait(&evs->cv, &evs->mu, &ts) != ETIMEDOUT)
             continue;
         pthread_mutex_unlock(&evs->mu);

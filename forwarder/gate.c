@@ -2,6 +2,7 @@
 #include <stdatomic.h>
 #include <time.h>
 
+#include "sf_clock.h"
 #include "sf_gate.h"
 
 #define ABORT_CHECK_MS 100
@@ -28,13 +29,7 @@ int sf_gate_enter(struct sf_gate *g, const _Atomic int *abort_flag)
             rc = -1;
             break;
         }
-        struct timespec ts;
-        clock_gettime(CLOCK_REALTIME, &ts);
-        ts.tv_nsec += ABORT_CHECK_MS * 1000000L;
-        if (ts.tv_nsec >= 1000000000L) {
-            ts.tv_sec++;
-            ts.tv_nsec -= 1000000000L;
-        }
+        struct timespec ts = sf_clock_after(ABORT_CHECK_MS);
         pthread_cond_timedwait(&g->cv, &g->mu, &ts);
     }
     if (!rc)

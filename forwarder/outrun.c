@@ -17,13 +17,6 @@
 /* What a queued record costs beyond its bytes: message, state, ledger entry. */
 #define REC_OVERHEAD (sizeof(struct sf_msg) + sizeof(struct sf_ledger_rec) + 2 + 48)
 
-int64_t sf_now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 void sf_outrun_set_reason(struct sf_outrun *r, const char *reason)
 {
     pthread_mutex_lock(&r->mu);
@@ -353,7 +346,7 @@ static void wait_work(struct sf_outrun *r, int64_t now)
         wake = r->down_until_ms;
     if (r->stop && r->stop_deadline_ms < wake)
         wake = r->stop_deadline_ms;
-    struct timespec ts = { (time_t)(wake / 1000), (long)(wake % 1000) * 1000000 };
+    struct timespec ts = sf_clock_at(wake);
     if (pthread_cond_timedwait(&r->work_cv, &r->mu, &ts) == ETIMEDOUT && r->started &&
         !r->fatal && !r->queued && !r->nevents && !r->stop) {
         /* idle: let the output do timed work (digests, ack polls) */

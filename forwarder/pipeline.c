@@ -348,7 +348,7 @@ static void *worker_main(void *arg)
         if (!t) {
             if (wake > now + 200)
                 wake = now + 200; /* notice stop requests from signal handlers */
-            struct timespec ts = { (time_t)(wake / 1000), (long)(wake % 1000) * 1000000 };
+            struct timespec ts = sf_clock_at(wake);
             pthread_cond_timedwait(&p->cv, &p->mu, &ts);
             continue;
         }

@@ -7,6 +7,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "sf_clock.h"
 #include "sf_pipeline.h"
 #include "sf_progress.h"
 
@@ -42,21 +43,15 @@ static void draw(struct sf_progress *pr, double secs)
 static void *progress_main(void *arg)
 {
     struct sf_progress *pr = arg;
-    struct timespec last;
-    clock_gettime(CLOCK_MONOTONIC, &last);
+    int64_t last = sf_mono_ms();
     pthread_mutex_lock(&pr->mu);
     while (!pr->stop) {
-        struct timespec ts;
-        clock_gettime(CLOCK_REALTIME, &ts);
-        ts.tv_sec += REDRAW_MS / 1000;
+        struct timespec ts = sf_clock_after(REDRAW_MS);
         if (pthread_cond_timedwait(&pr->cv, &pr->mu, &ts) != ETIMEDOUT)
             continue;
-        struct timespec now;
-        clock_gettime(CLOCK_MONOTONIC, &now);
-        double secs = (double)(now.tv_sec - last.tv_sec) +
-                      (double)(now.tv_nsec - last.tv_nsec) / 1e9;
+        int64_t now = sf_mono_ms();
+        draw(pr, (double)(now - last) / 1000.0);
         last = now;
-        draw(pr, secs);
         /* a daemon shows it for the first backfill only */
         if (!pr->p->once && tenants_done(pr->p) == pr->p->ntenants)
             break;

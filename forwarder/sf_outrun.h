@@ -11,6 +11,7 @@
 
 #include <pthread.h>
 #include <stdint.h>
+#include "sf_clock.h"
 #include "sf_ledger.h"
 #include "sf_output.h"
 #include "sf_state.h"
@@ -118,6 +119,5 @@ void sf_outrun_stop(struct sf_outrun *r, int timeout_ms);
 void sf_outrun_release(struct sf_outrun *r);
 void sf_outrun_last_error(struct sf_outrun *r, char *buf, size_t n);
 
-int64_t sf_now_ms(void);
 
 #endif

@@ -11,6 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "sf_clock.h"
 #include "hec.h"
 #include "sf_conf.h"
 #include "sf_log.h"
@@ -68,9 +69,7 @@ static const struct sf_conf_entry tls_table[] = {
 
 int64_t sf_hec_now_ms(void)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    return sf_mono_ms();
 }
 
 static void sleep_ms(int64_t ms)

@@ -11,6 +11,7 @@
 
 #include <librdkafka/rdkafka.h>
 
+#include "sf_clock.h"
 #include "sf_conf.h"
 #include "sf_config.h"
 #include "sf_log.h"
@@ -471,14 +472,6 @@ static sf_err kafka_start(struct sf_output *o, char *errbuf, size_t errlen)
     return SF_OK;
 }
 
-static int64_t now_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static rd_kafka_resp_err_t produce(struct kafka *k, const struct sf_msg *msg, const char *topic)
 {
     void *opaque = (void *)(uintptr_t)msg->id;
@@ -522,7 +515,7 @@ static int send_one(struct kafka *k, const struct sf_msg *msg, int64_t deadline)
         return 0;
     }
     while ((kerr = produce(k, msg, topic)) == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
-        if (now_ms() >= deadline)
+        if (sf_mono_ms() >= deadline)
             return -1;
         rd_kafka_poll(k->rk, 10);
     }
@@ -538,7 +531,7 @@ static int send_one(struct kafka *k, const struct sf_msg *msg, int64_t deadline)
 static sf_err kafka_send(struct sf_output *o, const struct sf_msg *msgs, size_t n)
 {
     struct kafka *k = o->ctx;
-    int64_t deadline = now_ms() + QUEUE_FULL_WAIT_MS;
+    int64_t deadline = sf_mono_ms() + QUEUE_FULL_WAIT_MS;
     size_t i;
 
     if (!k || !k->rk)

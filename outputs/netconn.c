@@ -17,13 +17,12 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "sf_clock.h"
 #include "netconn_int.h"
 
 long long sf_netconn_now_ms(void)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    return sf_mono_ms();
 }
 
 /* Wait until fd shows events or deadline (monotonic ms) passes.

@@ -10,18 +10,12 @@
 #include <strings.h>
 #include <time.h>
 
+#include "sf_clock.h"
 #include "sf_log.h"
 #include "sf_notify.h"
 
 #define DIGEST_MAX_ITEMS 2000
 #define ANSWER_MAX 512
-
-static int64_t wall_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static const char *str_of(json_object *obj, const char *key)
 {
@@ -138,7 +132,7 @@ sf_err sf_notify_init(struct sf_notify *n, struct sf_output *o, const struct sf_
     n->o = o;
     n->ops = ops;
     n->tctx = tctx;
-    n->clock = wall_ms;
+    n->clock = sf_now_ms;
     if (fmt && !sf_node_is_null(fmt)
         && (fmt->type != SF_NODE_SCALAR || strcmp(fmt->str, "json") != 0)) {
         snprintf(kpath, sizeof(kpath), "%s.format", path);

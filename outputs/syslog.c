@@ -35,6 +35,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "sf_clock.h"
 #include "sf_conf.h"
 #include "sf_netconn.h"
 #include "sf_syslog.h"
@@ -137,20 +138,11 @@ struct syslog_ctx {
     char err[512];
 };
 
-static long long mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static int64_t wall_ms(const struct syslog_ctx *s)
 {
-    struct timespec ts;
     if (s->fixed_now >= 0)
         return s->fixed_now;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    return sf_now_ms();
 }
 
 static void verdict(struct sf_output *o, uint64_t id, enum sf_verdict v, const char *why)
@@ -179,7 +171,7 @@ static void fail_all(struct sf_output *o, const char *why)
 static size_t settle(struct sf_output *o, int wait_ms)
 {
     struct syslog_ctx *s = o->ctx;
-    long long deadline = mono_ms() + (wait_ms > 0 ? wait_ms : 0);
+    long long deadline = sf_mono_ms() + (wait_ms > 0 ? wait_ms : 0);
     int nap = 1;
 
     while (s->npend) {
@@ -195,7 +187,7 @@ static size_t settle(struct sf_output *o, int wait_ms)
             fail_all(o, s->err);
             break;
         }
-        long long now = mono_ms();
+        long long now = sf_mono_ms();
         while (now >= s->trusted_at && done < s->npend && s->pend[done].wire_end <= acked)
             verdict(o, s->pend[done++].id, SF_V_DELIVERED, NULL);
         memmove(s->pend, s->pend + done, (s->npend - done) * sizeof(*s->pend));
@@ -246,7 +238,7 @@ static sf_err write_chunk(struct sf_output *o)
         return err;
     }
     struct pending p = { .wire_end = sf_netconn_wire_written(s->conn),
-                         .written_at = mono_ms() };
+                         .written_at = sf_mono_ms() };
     for (size_t i = 0; i < s->nchunk; i++) {
         p.id = s->chunk[i];
         struct pending *np = grow(s->pend, s->npend, &s->cappend, sizeof(p));
@@ -269,7 +261,7 @@ static sf_err write_chunk(struct sf_output *o)
 static sf_err ensure_conn(struct sf_output *o)
 {
     struct syslog_ctx *s = o->ctx;
-    long long t0 = mono_ms(), took;
+    long long t0 = sf_mono_ms(), took;
     sf_err err;
 
     if (sf_netconn_is_open(s->conn)) {
@@ -278,8 +270,8 @@ static sf_err ensure_conn(struct sf_output *o)
         fail_all(o, s->err);
     }
     err = sf_netconn_connect(s->conn, s->err, sizeof(s->err));
-    took = mono_ms() - t0;
-    s->trusted_at = mono_ms() + (took * 2 > 250 ? took * 2 : 250);
+    took = sf_mono_ms() - t0;
+    s->trusted_at = sf_mono_ms() + (took * 2 > 250 ? took * 2 : 250);
     return err;
 }
 

@@ -7,6 +7,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "sf_clock.h"
 #include "sf_buf.h"
 #include "sf_log.h"
 #include "sf_redact.h"
@@ -98,13 +99,13 @@ void sf_log(enum sf_log_level level, const char *tenant, const char *output,
     va_end(ap2);
     free(full);
 
-    struct timespec now;
     struct tm tm;
-    clock_gettime(CLOCK_REALTIME, &now);
-    gmtime_r(&now.tv_sec, &tm);
-    snprintf(ts, sizeof(ts), "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ", tm.tm_year + 1900,
+    int64_t now = sf_now_ms();
+    time_t secs = (time_t)(now / 1000);
+    gmtime_r(&secs, &tm);
+    snprintf(ts, sizeof(ts), "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
              tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
-             now.tv_nsec / 1000000);
+             (int)(now % 1000));
 
     struct sf_buf b;
     sf_buf_init(&b, 8192);
