@@ -12,7 +12,7 @@
 #include <strings.h>
 #include <sys/random.h>
 
-#include "sf_config.h"
+#include "sf_conf.h"
 #include "sf_log.h"
 #include "sf_notify.h"
 #include "sf_redact.h"

@@ -13,7 +13,7 @@
 
 #include "sf_clock.h"
 #include "sf_conf.h"
-#include "sf_config.h"
+#include "sf_conf.h"
 #include "sf_log.h"
 #include "sf_output.h"
 

@@ -11,7 +11,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "sf_config.h"
+#include "sf_conf.h"
 #include "sf_log.h"
 #include "sf_notify.h"
 #include "sf_redact.h"
