@@ -70,8 +70,10 @@ const struct sf_conf_entry cfg_http_table[] = {
       "limit on one Microsoft API call" },
     { "max_parallel", SF_CT_INT, "32", COFF(http_max_parallel), 1, 1024, NULL, 0,
       "tenants fetched at once" },
-    { "ca_file", SF_CT_STRING, NULL, COFF(http_ca_file), 0, 0, NULL, 0,
-      "extra trusted CAs (PEM) for proxies and emulators" },
+    { "tls", SF_CT_NODE, NULL, COFF(http_tls_node), 0, 0, NULL, 0,
+      "TLS to the Microsoft APIs (ca_file, cert_file, key_file, verify; see tls:)" },
+    { "ca_file", SF_CT_NODE, NULL, COFF(http_legacy_ca_file), 0, 0, NULL, 0,
+      "deprecated (warned): CAs (PEM) added to the system store; tls.ca_file replaces it" },
     { "max_response", SF_CT_SIZE, "64MiB", COFF(http_max_response), 64 * KIB, 1024 * MIB,
       NULL, 0, "largest API response body accepted" },
     { "max_retry_after", SF_CT_DURATION, "10m", COFF(http_max_retry_after_ms), SEC, DAY, NULL,
@@ -426,7 +428,11 @@ static void load_root(struct cfg_loader *ld)
     check_listen(ld, cfg_at(metrics, "listen"), cfg->metrics_listen);
     http = sf_node_get(root, "http");
     cfg_bound(ld, sf_conf_bind(http, "http", cfg_http_table, NULL, cfg, ld->errs));
-    cfg_resolve(ld, cfg_at(http, "ca_file"), &cfg->http_ca_file);
+    {
+        struct sf_tls_bind_opts to = { .legacy_ca_file = "ca_file", .legacy_ca_add = 1,
+                                       .no_server_name = 1 };
+        cfg_bound(ld, sf_tls_bind(http, "http", &to, &cfg->http_tls, ld->errs));
+    }
     if (ld->nomem)
         return;
     load_formats(ld, root);
@@ -487,6 +493,7 @@ void sf_config_free(struct sf_config *cfg)
     if (!cfg)
         return;
     cfg_free_tenants(cfg);
+    sf_tls_release(&cfg->http_tls);
     for (size_t i = 0; i < cfg->n_formats; i++)
         sf_conf_release(cfg_format_table, &cfg->formats[i]);
     free(cfg->formats);

@@ -251,7 +251,8 @@ static void check_https(struct cfg_loader *ld, const struct sf_node *at, const c
 {
     if (url && strncmp(url, "http://", 7) == 0)
         cfg_error(ld, at, path, "'%s' is plain http://; the client secret and tokens travel "
-                  "only over https:// (an emulator or proxy: https:// with http.ca_file)", url);
+                  "only over https:// (an emulator or proxy: https:// with http.tls.ca_file)",
+                  url);
 }
 
 /* Rules that need the merged tenant. */

@@ -10,6 +10,7 @@
 #include "sf_buf.h"
 #include "sf_conf.h"
 #include "sf_err.h"
+#include "sf_tls_conf.h"
 #include "sf_yaml.h"
 
 enum sf_source_kind {
@@ -95,7 +96,9 @@ struct sf_config {
     char *metrics_listen; /* HOST:PORT, NULL = no metrics endpoint */
     long long http_timeout_ms;
     long long http_max_parallel;
-    char *http_ca_file;   /* absolute, or NULL */
+    struct sf_tls_conf http_tls;  /* owned: http.tls (and the deprecated http.ca_file) */
+    const struct sf_node *http_tls_node;       /* borrowed from doc, for the dump */
+    const struct sf_node *http_legacy_ca_file; /* borrowed from doc, for the dump */
     long long http_max_response;  /* bytes */
     long long http_max_retry_after_ms; /* cap on a server's Retry-After */
     char *tenants_dir;    /* absolute, or NULL: directory of *.yaml tenant files */

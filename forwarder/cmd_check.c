@@ -135,7 +135,7 @@ static int check_online(const struct sf_config *cfg, const char *only)
     struct sf_token_cache *tc = NULL;
     struct sf_api_client *c = NULL;
     struct sf_fetch_opts fo = { .organization = cfg->organization,
-                                .ca_file = cfg->http_ca_file,
+                                .tls = &cfg->http_tls,
                                 .timeout_ms = (long)cfg->http_timeout_ms,
                                 .max_response = (size_t)cfg->http_max_response,
                                 .max_retry_after_ms = cfg->http_max_retry_after_ms };

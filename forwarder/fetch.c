@@ -24,7 +24,7 @@ sf_err sf_api_client_new(const struct sf_fetch_opts *o, struct sf_token_cache *t
                          struct sf_api_client **out)
 {
     struct sf_api_client *c = calloc(1, sizeof(*c));
-    struct sf_http_opts ho = { .ca_file = o->ca_file, .timeout_ms = o->timeout_ms,
+    struct sf_http_opts ho = { .tls = o->tls, .timeout_ms = o->timeout_ms,
                                .max_response = o->max_response,
                                .abort_flag = o->abort_flag };
     char ua[160];

@@ -1,6 +1,6 @@
 /* http.c - blocking HTTPS requests over one reused CURL easy handle
  * (keep-alive, HTTP/2 when the server offers it), bounded bodies, timeouts,
- * an extra CA file added to the system trust, Retry-After capture.
+ * TLS as its tls: block says (sf_curl_tls.h), Retry-After capture.
  * It does not retry or authenticate; callers own request strings. */
 #include <ctype.h>
 #include <pthread.h>
@@ -12,9 +12,7 @@
 #include <strings.h>
 
 #include <curl/curl.h>
-#include <openssl/err.h>
-#include <openssl/ssl.h>
-
+#include "sf_curl_tls.h"
 #include "sf_http.h"
 
 #define DEFAULT_TIMEOUT_MS 30000L
@@ -23,7 +21,7 @@
 
 struct sf_http {
     CURL *curl;
-    char *ca_file;               /* owned copy */
+    struct sf_tls_conf tls;      /* owned copy: curl reads it per connection */
     size_t max_response;
     const _Atomic int *abort_flag; /* borrowed; NULL: never abort */
     struct sf_http_resp *cur;    /* response being filled; borrowed */
@@ -92,22 +90,6 @@ static int on_progress(void *ud, curl_off_t dltotal, curl_off_t dlnow, curl_off_
     return 1;   /* curl aborts with CURLE_ABORTED_BY_CALLBACK */
 }
 
-#define SYSTEM_CA_PATH "/etc/ssl/certs"
-
-/* Add ca_file to the store curl already filled with the default bundle, so
- * it is extra trust rather than a replacement (CURLOPT_CAINFO replaces). */
-static CURLcode on_ssl_ctx(CURL *curl, void *ssl_ctx, void *ud)
-{
-    struct sf_http *h = ud;
-    X509_STORE *store = SSL_CTX_get_cert_store(ssl_ctx);
-
-    if (!store || X509_STORE_load_file(store, h->ca_file) != 1) {
-        ERR_clear_error();
-        return CURLE_SSL_CACERT_BADFILE;
-    }
-    return CURLE_OK;
-}
-
 static sf_err setup_handle(struct sf_http *h, const struct sf_http_opts *o,
                            char *errbuf, size_t errlen)
 {
@@ -137,23 +119,11 @@ static sf_err setup_handle(struct sf_http *h, const struct sf_http_opts *o,
         rc |= curl_easy_setopt(e, CURLOPT_XFERINFOFUNCTION, on_progress);
         rc |= curl_easy_setopt(e, CURLOPT_XFERINFODATA, h);
     }
-    /* Trust the system store through its hashed directory, which OpenSSL
-     * reads lazily, rather than the bundle file, which every new connection
-     * (one per worker) would otherwise parse whole: ~140 PEM certificates,
-     * most of the CPU of a 1,000-tenant cycle. */
-    if (access(SYSTEM_CA_PATH, R_OK | X_OK) == 0) {
-        rc |= curl_easy_setopt(e, CURLOPT_CAINFO, NULL);
-        rc |= curl_easy_setopt(e, CURLOPT_CAPATH, SYSTEM_CA_PATH);
-    }
-    if (h->ca_file) {
-        rc |= curl_easy_setopt(e, CURLOPT_SSL_CTX_FUNCTION, on_ssl_ctx);
-        rc |= curl_easy_setopt(e, CURLOPT_SSL_CTX_DATA, h);
-    }
     if (rc != CURLE_OK) {
         sf_errf(errbuf, errlen, "libcurl lacks a needed option (HTTPS, OpenSSL)");
         return SF_ERR_INTERNAL;
     }
-    return SF_OK;
+    return sf_curl_tls_apply(e, &h->tls, errbuf, errlen);
 }
 
 sf_err sf_http_new(const struct sf_http_opts *o, struct sf_http **out,
@@ -173,7 +143,7 @@ sf_err sf_http_new(const struct sf_http_opts *o, struct sf_http **out,
         goto out;
     h->max_response = o->max_response ? o->max_response : SF_BUF_DEFAULT_MAX;
     h->abort_flag = o->abort_flag;
-    if (o->ca_file && !(h->ca_file = strdup(o->ca_file)))
+    if (sf_tls_copy(&h->tls, o->tls) != SF_OK)
         goto out;
     h->curl = curl_easy_init();
     if (!h->curl)
@@ -196,7 +166,7 @@ void sf_http_free(struct sf_http *h)
         return;
     if (h->curl)
         curl_easy_cleanup(h->curl);
-    free(h->ca_file);
+    sf_tls_release(&h->tls);
     free(h);
 }
 

@@ -25,19 +25,18 @@
 #define ONCE_MAX_CATCHUPS 1000
 #define ONCE_CATCHUP_DELAY_MS 100
 
-/* TLS verification can only be turned off explicitly; say so at every start. */
+/* TLS verification can only be turned off explicitly; say so at every start.
+ * A tls: block says it itself (sf_tls_bind, at the output's init); Kafka's
+ * librdkafka properties are not a tls: block. */
 static void warn_unverified(const struct sf_output_conf *oc)
 {
-    const struct sf_node *tls = sf_node_get(oc->node, "tls");
-    const struct sf_node *v = sf_node_get(tls, "verify");
     const struct sf_node *props = sf_node_get(oc->node, "properties");
     const struct sf_node *kv = sf_node_get(props, "enable.ssl.certificate.verification");
     int off = 0;
-    if ((v && v->type == SF_NODE_SCALAR && sf_parse_bool(v->str, &off) == 0 && !off) ||
-        (kv && kv->type == SF_NODE_SCALAR && sf_parse_bool(kv->str, &off) == 0 && !off))
+    if (kv && kv->type == SF_NODE_SCALAR && sf_parse_bool(kv->str, &off) == 0 && !off)
         sf_warn(NULL, oc->name, "TLS certificate verification is OFF (%s:%d): anyone on "
                 "the path can read and forge what this output sends", oc->node->file,
-                (v ? v : kv)->line);
+                kv->line);
 }
 
 static sf_err setup_outputs(struct sf_pipeline *p, char *errbuf, size_t errlen)
@@ -196,7 +195,7 @@ sf_err sf_pipeline_new(const struct sf_config *cfg, int once, struct sf_pipeline
     pthread_mutex_init(&p->mu, NULL);
     pthread_cond_init(&p->cv, NULL);
     p->fopts = (struct sf_fetch_opts){ .organization = cfg->organization,
-                                       .ca_file = cfg->http_ca_file,
+                                       .tls = &cfg->http_tls,
                                        .timeout_ms = (long)cfg->http_timeout_ms,
                                        .max_response = (size_t)cfg->http_max_response,
                                        .abort_flag = &p->stop, /* stop aborts calls */

@@ -11,6 +11,7 @@
 #include <json-c/json.h>
 #include "sf_err.h"
 #include "sf_gate.h"
+#include "sf_tls_conf.h"
 
 enum sf_source { SF_SRC_GRAPH, SF_SRC_MDE, SF_SRC_SIEM };
 
@@ -34,7 +35,8 @@ struct sf_fetch_tenant {
 /* Process-wide settings shared by every client. Borrowed strings. */
 struct sf_fetch_opts {
     const char *organization;  /* User-Agent: MdatpPartner-<org>-siemfwd/<ver> */
-    const char *ca_file;       /* extra trust, or NULL */
+    const struct sf_tls_conf *tls; /* http.tls; borrowed, copied per client;
+                                * NULL: verify against the system store */
     long timeout_ms;           /* per HTTP call */
     size_t max_response;       /* bytes; larger bodies are an error */
     /* Borrowed (e.g. &pipeline->stop), read by every worker; must outlive

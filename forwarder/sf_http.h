@@ -1,5 +1,5 @@
 /* sf_http.h - a thin blocking HTTP client over one CURL easy handle, used by
- * the fetch stage: bounded bodies, timeouts, extra CA trust, Retry-After.
+ * the fetch stage: bounded bodies, timeouts, http.tls, Retry-After.
  * It does not retry, authenticate or interpret statuses (fetch.c does).
  * One sf_http per thread; the response owns its body buffer. */
 #ifndef SF_HTTP_H
@@ -10,10 +10,12 @@
 #include <time.h>
 #include "sf_buf.h"
 #include "sf_err.h"
+#include "sf_tls_conf.h"
 
 struct sf_http_opts {
     const char *user_agent;   /* borrowed, copied by curl */
-    const char *ca_file;      /* extra trust added to the system store, or NULL */
+    const struct sf_tls_conf *tls; /* borrowed, copied; NULL: verify against
+                                    * the system store */
     long timeout_ms;          /* whole transfer; <= 0 means 30 s */
     size_t max_response;      /* body limit in bytes; 0 means SF_BUF_DEFAULT_MAX */
     const _Atomic int *abort_flag; /* borrowed; nonzero cancels the transfer in

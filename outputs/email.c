@@ -13,6 +13,7 @@
 #include <sys/random.h>
 
 #include "sf_conf.h"
+#include "sf_curl_tls.h"
 #include "sf_log.h"
 #include "sf_notify.h"
 #include "sf_redact.h"
@@ -27,9 +28,9 @@ enum smtp_cmd { CMD_NONE, CMD_EHLO, CMD_STARTTLS, CMD_AUTH, CMD_MAIL, CMD_RCPT, 
                 CMD_BODY, CMD_OTHER };
 
 struct email_conf {
-    char *url, *from, *username, *password, *ca_file;
+    char *url, *from, *username, *password;
     struct sf_strlist to;
-    const struct sf_node *include;
+    const struct sf_node *include, *tls, *legacy_ca_file;
     long long timeout;
 };
 
@@ -41,6 +42,7 @@ struct email {
     struct sf_notify n;        /* first: sf_notify_test reads o->ctx as one */
     struct sf_output *o;
     struct email_conf c;
+    struct sf_tls_conf tls;    /* owned: the bound tls: block */
     struct include_conf inc;
     struct sf_email_opts eo;
     CURL *curl;
@@ -71,8 +73,11 @@ static const struct sf_conf_entry email_table[] = {
     { "username", SF_CT_STRING, NULL, C(username), 0, 0, NULL, 0, "SMTP AUTH user" },
     { "password", SF_CT_SECRET, NULL, C(password), 0, 0, NULL, 0,
       "SMTP AUTH password: ${ENV} or file:/path" },
-    { "ca_file", SF_CT_STRING, NULL, C(ca_file), 0, 0, NULL, 0,
-      "CA bundle to verify the server (default: the system store)" },
+    { "tls", SF_CT_NODE, NULL, C(tls), 0, 0, NULL, 0,
+      "TLS (STARTTLS or implicit): ca_file, cert_file, key_file, verify (the shared "
+      "tls: table)" },
+    { "ca_file", SF_CT_NODE, NULL, C(legacy_ca_file), 0, 0, NULL, 0,
+      "deprecated (warned) spelling of tls.ca_file, same meaning" },
     { "include", SF_CT_NODE, NULL, C(include), 0, 0, NULL, 0,
       "{organization, portal_link, device}: what the message shows (all true)" },
     { "timeout", SF_CT_DURATION, "60s", C(timeout), 1000, 600000, NULL, 0,
@@ -174,6 +179,11 @@ static sf_err email_init(struct sf_output *o, const struct sf_node *cfg, const c
     err = sf_conf_bind(cfg, path, email_table, sf_output_common_keys, &e->c, errs);
     if (!err)
         err = check_conf(e, cfg, path, errs);
+    if (!err) {
+        struct sf_tls_bind_opts to = { .who = o->name, .legacy_ca_file = "ca_file",
+                                       .no_server_name = 1 };
+        err = sf_tls_bind(cfg, path, &to, &e->tls, errs);
+    }
     /* the password itself is registered by the binder; AUTH PLAIN sends
      * base64("\0user\0password") as one piece */
     if (!err && e->c.password &&
@@ -182,7 +192,8 @@ static sf_err email_init(struct sf_output *o, const struct sf_node *cfg, const c
     nerr = sf_notify_init(&e->n, o, cfg, path, &email_ops, e, errs);
     if (!err)
         err = nerr;
-    e->c.include = NULL; /* borrowed from the document: not kept past init */
+    /* borrowed from the document: not kept past init */
+    e->c.include = e->c.tls = e->c.legacy_ca_file = NULL;
     if (!err) {
         const char *at = strchr(e->c.from, '@');
         snprintf(e->domain, sizeof(e->domain), "%s", at + 1);
@@ -304,10 +315,8 @@ static sf_err setup_curl(struct email *e)
     curl_easy_setopt(c, CURLOPT_ERRORBUFFER, e->curl_err);
     /* smtp://: STARTTLS or nothing, so neither AUTH nor an alert goes in clear */
     curl_easy_setopt(c, CURLOPT_USE_SSL, (long)CURLUSESSL_ALL);
-    curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L);
-    curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L);
-    if (e->c.ca_file)
-        curl_easy_setopt(c, CURLOPT_CAINFO, e->c.ca_file);
+    if (sf_curl_tls_apply(c, &e->tls, NULL, 0) != SF_OK)
+        return SF_ERR_INTERNAL;   /* e->curl is set: email_destroy cleans up */
     if (e->c.username) {
         curl_easy_setopt(c, CURLOPT_USERNAME, e->c.username);
         curl_easy_setopt(c, CURLOPT_PASSWORD, e->c.password);
@@ -518,6 +527,7 @@ static void email_destroy(struct sf_output *o)
     if (e->c.password)
         explicit_bzero(e->c.password, strlen(e->c.password));
     sf_conf_release(email_table, &e->c);
+    sf_tls_release(&e->tls);
     free(e);
     o->ctx = NULL;
 }

@@ -14,6 +14,7 @@
 #include "sf_clock.h"
 #include "hec.h"
 #include "sf_conf.h"
+#include "sf_curl_tls.h"
 #include "sf_log.h"
 
 #define RESP_MAX ((size_t)1024 * 1024)
@@ -48,24 +49,13 @@ static const struct sf_conf_entry hec_table[] = {
     { "channel", SF_CT_STRING, NULL, C(channel), 0, 0, NULL, 0,
       "channel GUID for acks (default: a random one per instance)" },
     { "tls", SF_CT_NODE, NULL, C(tls), 0, 0, NULL, 0,
-      "{ca_file, verify, cert_file, key_file} for https URLs" },
+      "TLS of https URLs: ca_file, cert_file, key_file, verify (the shared tls: table)" },
     { "timeout", SF_CT_DURATION, "30s", C(timeout), 100, 600000, NULL, 0,
       "deadline of one HTTP request" },
     SF_CONF_END
 };
 #undef C
 
-#define T(f) offsetof(struct hec_tls_conf, f)
-static const struct sf_conf_entry tls_table[] = {
-    { "ca_file", SF_CT_STRING, NULL, T(ca_file), 0, 0, NULL, 0,
-      "CA bundle to verify the server (default: the system store)" },
-    { "verify", SF_CT_BOOL, "true", T(verify), 0, 0, NULL, 0,
-      "verify the server certificate and host name" },
-    { "cert_file", SF_CT_STRING, NULL, T(cert_file), 0, 0, NULL, 0, "client certificate (PEM)" },
-    { "key_file", SF_CT_STRING, NULL, T(key_file), 0, 0, NULL, 0, "client key (PEM)" },
-    SF_CONF_END
-};
-#undef T
 
 int64_t sf_hec_now_ms(void)
 {
@@ -134,8 +124,8 @@ static sf_err check_conf(struct hec *h, const struct sf_node *cfg, const char *p
                          struct sf_buf *errs)
 {
     struct hec_conf *c = &h->conf;
+    struct sf_tls_bind_opts to = { .no_server_name = 1 };
     sf_err err = SF_OK;
-    char kp[256];
 
     if (strncmp(c->url, "https://", 8) != 0 && strncmp(c->url, "http://", 7) != 0) {
         conf_err(errs, cfg, path, "url", "must start with https:// (or http://)");
@@ -145,19 +135,13 @@ static sf_err check_conf(struct hec *h, const struct sf_node *cfg, const char *p
         conf_err(errs, cfg, path, "channel", "must be a GUID like 8-4-4-4-12 hex digits");
         err = SF_ERR_CONFIG;
     }
-    h->tls.verify = 1;
-    snprintf(kp, sizeof(kp), "%s.tls", path);
-    if (c->tls) {
-        sf_err e = sf_conf_bind(c->tls, kp, tls_table, NULL, &h->tls, errs);
-        if (e)
-            return e;
-    }
-    if (!h->tls.cert_file != !h->tls.key_file) {
-        conf_err(errs, c->tls ? c->tls : cfg, kp, h->tls.cert_file ? "key_file" : "cert_file",
-                 "cert_file and key_file go together");
-        err = SF_ERR_CONFIG;
-    }
-    return err;
+    if (err)
+        return err;
+    /* said once per load (run, reload, check), as the operator chose it;
+     * plain http:// is warned by hec_init, tls: does not apply to it */
+    to.who = h->o->name;
+    to.quiet = strncmp(c->url, "http://", 7) == 0;
+    return sf_tls_bind(cfg, path, &to, &h->tls, errs);
 }
 
 static char *join_url(const char *base, const char *suffix)
@@ -226,8 +210,6 @@ static sf_err hec_init(struct sf_output *o, const struct sf_node *cfg, const cha
     if (!err && strncmp(h->conf.url, "http://", 7) == 0)
         sf_warn(NULL, o->name, "url %s is http://: alerts and the HEC token travel"
                 " unencrypted", h->conf.url);
-    else if (!err && !h->tls.verify)
-        sf_warn(NULL, o->name, "tls.verify is false: the HEC server is not authenticated");
     h->conf.tls = NULL; /* borrowed from the document: not kept past init */
     if (err) {
         hec_destroy(o);
@@ -298,15 +280,9 @@ static sf_err setup_curl(struct hec *h)
     curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, (long)(tmo < 10000 ? tmo : 10000));
     curl_easy_setopt(c, CURLOPT_TCP_KEEPALIVE, 1L);
     curl_easy_setopt(c, CURLOPT_USERAGENT, "siemfwd/" SIEMFWD_VERSION);
-    curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, h->tls.verify ? 1L : 0L);
-    curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, h->tls.verify ? 2L : 0L);
-    if (h->tls.ca_file)
-        curl_easy_setopt(c, CURLOPT_CAINFO, h->tls.ca_file);
-    if (h->tls.cert_file) {
-        curl_easy_setopt(c, CURLOPT_SSLCERT, h->tls.cert_file);
-        curl_easy_setopt(c, CURLOPT_SSLKEY, h->tls.key_file);
-    }
-    err = build_headers(h);
+    err = sf_curl_tls_apply(c, &h->tls, NULL, 0);
+    if (!err)
+        err = build_headers(h);
     if (err) {
         curl_slist_free_all(h->hdr_data);
         curl_slist_free_all(h->hdr_plain);
@@ -584,7 +560,7 @@ static void hec_destroy(struct sf_output *o)
     if (h->conf.token)
         explicit_bzero(h->conf.token, strlen(h->conf.token));
     sf_conf_release(hec_table, &h->conf);
-    sf_conf_release(tls_table, &h->tls);
+    sf_tls_release(&h->tls);
     free(h);
     o->ctx = NULL;
 }

@@ -12,13 +12,8 @@
 
 #include "sf_buf.h"
 #include "sf_output.h"
+#include "sf_tls_conf.h"
 
-struct hec_tls_conf {
-    char *ca_file;
-    int verify;
-    char *cert_file;
-    char *key_file;
-};
 
 struct hec_conf {
     char *url;
@@ -65,7 +60,7 @@ struct hec_reply {
 struct hec {
     struct sf_output *o;      /* borrowed: the instance that owns this ctx */
     struct hec_conf conf;
-    struct hec_tls_conf tls;
+    struct sf_tls_conf tls;     /* owned: the bound tls: block */
     char channel[40];
     char *url_event, *url_ack, *url_health;  /* owned */
     CURL *curl;               /* one easy handle: keep-alive connection */

@@ -39,6 +39,7 @@
 #include "sf_conf.h"
 #include "sf_netconn.h"
 #include "sf_syslog.h"
+#include "sf_tls_conf.h"
 
 #define CHUNK_BYTES ((size_t)64 * 1024)   /* write the batch in pieces this big */
 
@@ -49,9 +50,8 @@ struct syslog_conf {
     const struct sf_node *tls;
 };
 
-struct tls_conf {
-    char *ca_file, *cert_file, *key_file, *server_name, *fingerprint_sha256;
-    int verify;
+struct tls_pin {
+    char *fingerprint_sha256;
 };
 
 static const char *const transports[] = { "tcp", "tls", NULL };
@@ -97,18 +97,12 @@ static const struct sf_conf_entry table[] = {
 };
 #undef C
 
-#define T(f) offsetof(struct tls_conf, f)
-static const struct sf_conf_entry tls_table[] = {
-    { "ca_file", SF_CT_STRING, NULL, T(ca_file), 0, 0, NULL, 0,
-      "PEM CA bundle to verify the receiver; default: system trust store" },
-    { "cert_file", SF_CT_STRING, NULL, T(cert_file), 0, 0, NULL, 0,
-      "client certificate chain (PEM) for mutual TLS" },
-    { "key_file", SF_CT_STRING, NULL, T(key_file), 0, 0, NULL, 0,
-      "private key (PEM) of cert_file" },
-    { "server_name", SF_CT_STRING, NULL, T(server_name), 0, 0, NULL, 0,
-      "SNI and name verified in the receiver's certificate; default: address host" },
-    { "verify", SF_CT_BOOL, "true", T(verify), 0, 0, NULL, 0,
-      "verify the receiver's chain and name; false only with good reason" },
+/* The shared tls: keys are sf_tls_table's; pinning is syslog's own. */
+static const char *const shared_tls_keys[] = { "ca_file", "cert_file", "key_file",
+                                               "server_name", "verify", NULL };
+static const char *const pin_keys[] = { "fingerprint_sha256", NULL };
+#define T(f) offsetof(struct tls_pin, f)
+static const struct sf_conf_entry pin_table[] = {
     { "fingerprint_sha256", SF_CT_STRING, NULL, T(fingerprint_sha256), 0, 0, NULL, 0,
       "pin the receiver's certificate by SHA-256 (AB:CD:...); with verify: false "
       "it is the only check (self-signed receivers)" },
@@ -124,7 +118,8 @@ struct pending {
 
 struct syslog_ctx {
     struct syslog_conf conf;       /* owned strings */
-    struct tls_conf tlsc;          /* owned strings */
+    struct sf_tls_conf tlsc;       /* owned strings: the shared tls: keys */
+    struct tls_pin pin;            /* owned: tls.fingerprint_sha256 */
     struct sf_syslog_fmt fmt;      /* borrows conf strings and hostname */
     char *hostname;                /* owned */
     struct sf_netconn *conn;       /* owned */
@@ -370,7 +365,8 @@ static void syslog_destroy(struct sf_output *o)
     free(s->pend);
     free(s->hostname);
     sf_conf_release(table, &s->conf);
-    sf_conf_release(tls_table, &s->tlsc);
+    sf_tls_release(&s->tlsc);
+    sf_conf_release(pin_table, &s->pin);
     free(s);
     o->ctx = NULL;
 }
@@ -465,7 +461,7 @@ static sf_err build_conn(struct syslog_ctx *s, const struct sf_node *cfg, const 
         .key_file = s->tlsc.key_file,
         .server_name = s->tlsc.server_name,
         .verify = s->tlsc.verify,
-        .fingerprint_sha256 = s->tlsc.fingerprint_sha256,
+        .fingerprint_sha256 = s->pin.fingerprint_sha256,
     };
     sf_err err = sf_netconn_new(&no, &s->conn, why, sizeof(why));
 
@@ -495,7 +491,10 @@ static sf_err syslog_init(struct sf_output *o, const struct sf_node *cfg, const 
     path = path ? path : "";
     err = sf_conf_bind(cfg, path, table, sf_output_common_keys, &s->conf, errs);
     snprintf(tpath, sizeof(tpath), "%s%stls", path, *path ? "." : "");
-    terr = sf_conf_bind(s->conf.tls, tpath, tls_table, NULL, &s->tlsc, errs);
+    struct sf_tls_bind_opts to = { .who = o->name, .extra = pin_keys };
+    terr = sf_tls_bind(cfg, path, &to, &s->tlsc, errs);
+    if (!terr && s->conf.tls && !sf_node_is_null(s->conf.tls))
+        terr = sf_conf_bind(s->conf.tls, tpath, pin_table, shared_tls_keys, &s->pin, errs);
     if (err == SF_ERR_NOMEM || terr == SF_ERR_NOMEM)
         err = SF_ERR_NOMEM;
     else if (!err)

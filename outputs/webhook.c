@@ -12,6 +12,7 @@
 #include <strings.h>
 
 #include "sf_conf.h"
+#include "sf_curl_tls.h"
 #include "sf_log.h"
 #include "sf_notify.h"
 #include "sf_redact.h"
@@ -20,8 +21,8 @@
 #define HEADERS_MAX 32
 
 struct webhook_conf {
-    char *url, *ca_file;
-    const struct sf_node *headers, *tmpl;
+    char *url;
+    const struct sf_node *headers, *tmpl, *tls, *legacy_ca_file;
     long long timeout;
 };
 
@@ -29,6 +30,7 @@ struct webhook {
     struct sf_notify n;        /* first: sf_notify_test reads o->ctx as one */
     struct sf_output *o;
     struct webhook_conf c;
+    struct sf_tls_conf tls;    /* owned: the bound tls: block */
     char *tmpl;                /* owned copy of the template text, or NULL */
     struct curl_slist *hdrs;
     CURL *curl;
@@ -47,8 +49,10 @@ static const struct sf_conf_entry webhook_table[] = {
     { "template", SF_CT_NODE, NULL, C(tmpl), 0, 0, NULL, 0,
       "JSON body with ${tenant.name}, ${alert.title}, ${alert.severity}, "
       "${alert.alertWebUrl}, ${record}, ... (values JSON-escaped; $${ is a literal ${)" },
-    { "ca_file", SF_CT_STRING, NULL, C(ca_file), 0, 0, NULL, 0,
-      "CA bundle to verify the server (default: the system store)" },
+    { "tls", SF_CT_NODE, NULL, C(tls), 0, 0, NULL, 0,
+      "TLS of https URLs: ca_file, cert_file, key_file, verify (the shared tls: table)" },
+    { "ca_file", SF_CT_NODE, NULL, C(legacy_ca_file), 0, 0, NULL, 0,
+      "deprecated (warned) spelling of tls.ca_file, same meaning" },
     { "timeout", SF_CT_DURATION, "30s", C(timeout), 100, 600000, NULL, 0,
       "deadline of one request" },
     SF_CONF_END
@@ -240,13 +244,20 @@ static sf_err webhook_init(struct sf_output *o, const struct sf_node *cfg, const
         err = check_conf(w, cfg, path, errs);
     if (!err)
         err = hide_url(w);
+    if (!err) {
+        struct sf_tls_bind_opts to = { .who = o->name, .legacy_ca_file = "ca_file",
+                                       .no_server_name = 1,
+                                       .quiet = strncmp(w->c.url, "http://", 7) == 0 };
+        err = sf_tls_bind(cfg, path, &to, &w->tls, errs);
+    }
     if (!err && strncmp(w->c.url, "http://", 7) == 0)
         sf_warn(NULL, o->name, "url %s is http://: alerts, and the token in the URL or"
                 " headers, travel unencrypted", w->shown);
     nerr = sf_notify_init(&w->n, o, cfg, path, &webhook_ops, w, errs);
     if (!err)
         err = nerr;
-    w->c.headers = w->c.tmpl = NULL; /* borrowed from the document: not kept */
+    /* borrowed from the document: not kept */
+    w->c.headers = w->c.tmpl = w->c.tls = w->c.legacy_ca_file = NULL;
     if (err) {
         webhook_destroy(o);
         o->ctx = NULL;
@@ -284,11 +295,7 @@ static sf_err setup_curl(struct webhook *w)
     curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, (long)(w->c.timeout < 10000
                                                          ? w->c.timeout : 10000));
     curl_easy_setopt(c, CURLOPT_USERAGENT, "siemfwd/" SIEMFWD_VERSION);
-    curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L);
-    curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L);
-    if (w->c.ca_file)
-        curl_easy_setopt(c, CURLOPT_CAINFO, w->c.ca_file);
-    return SF_OK;
+    return sf_curl_tls_apply(c, &w->tls, NULL, 0);
 }
 
 static enum sf_verdict judge(struct webhook *w, CURLcode rc, long http, char *answer,
@@ -553,6 +560,7 @@ static void webhook_destroy(struct sf_output *o)
     sf_buf_free(&w->body);
     sf_buf_free(&w->resp);
     sf_conf_release(webhook_table, &w->c);
+    sf_tls_release(&w->tls);
     free(w);
     o->ctx = NULL;
 }

@@ -93,7 +93,10 @@ static void check_good_top(const struct sf_config *cfg)
     assert_string_equal(cfg->metrics_listen, "127.0.0.1:9464");
     assert_int_equal(cfg->http_timeout_ms, 45000);
     assert_int_equal(cfg->http_max_parallel, 8);
-    assert_string_equal(cfg->http_ca_file, "/etc/ssl/extra.pem");
+    /* the deprecated http.ca_file keeps its meaning: added to the system store */
+    assert_string_equal(cfg->http_tls.ca_file, "/etc/ssl/extra.pem");
+    assert_int_equal(cfg->http_tls.ca_add, 1);
+    assert_int_equal(cfg->http_tls.verify, 1);
     assert_int_equal(cfg->http_max_response, 16 * 1024 * 1024);
     assert_non_null(cfg->doc);
 }
@@ -243,7 +246,8 @@ static void test_minimal_defaults(void **state)
     assert_null(cfg->metrics_listen);
     assert_int_equal(cfg->http_timeout_ms, 30000);
     assert_int_equal(cfg->http_max_parallel, 32);
-    assert_null(cfg->http_ca_file);
+    assert_null(cfg->http_tls.ca_file);
+    assert_int_equal(cfg->http_tls.verify, 1);
     assert_int_equal(cfg->http_max_response, 64 * 1024 * 1024);
     assert_int_equal(cfg->n_formats, 0);
     assert_int_equal(t->source, SF_SOURCE_GRAPH);

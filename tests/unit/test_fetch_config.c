@@ -66,11 +66,11 @@ static void test_plain_http_hosts_refused(void **state)
     load(TENANT("    authority: http://127.0.0.1:8080\n"), SF_ERR_CONFIG,
          "/tmp/F.yaml:6: tenants[0].authority: 'http://127.0.0.1:8080' is plain http://; the "
          "client secret and tokens travel only over https:// (an emulator or proxy: https:// "
-         "with http.ca_file)\n");
+         "with http.tls.ca_file)\n");
     load(TENANT("    api_base: http://graph.example\n"), SF_ERR_CONFIG,
          "/tmp/F.yaml:6: tenants[0].api_base: 'http://graph.example' is plain http://; the "
          "client secret and tokens travel only over https:// (an emulator or proxy: https:// "
-         "with http.ca_file)\n");
+         "with http.tls.ca_file)\n");
     struct sf_config *cfg = load(TENANT("    authority: https://127.0.0.1:8443/\n"
                                         "    api_base: https://127.0.0.1:8443\n"), SF_OK, "");
     assert_string_equal(cfg->tenants[0].authority, "https://127.0.0.1:8443");

@@ -115,7 +115,10 @@ static int group_setup(void **state)
         snprintf(tids[i], sizeof(tids[i]), "00000000-0000-0000-0000-%012d", i);
         snprintf(tnames[i], sizeof(tnames[i]), "tenant%d", i);
     }
-    E.opts = (struct sf_fetch_opts){ .organization = "Test MSSP", .ca_file = E.ca,
+    /* http.tls.ca_file: the emulator's CA instead of the system store */
+    static struct sf_tls_conf tls = { .verify = 1 };
+    tls.ca_file = E.ca;
+    E.opts = (struct sf_fetch_opts){ .organization = "Test MSSP", .tls = &tls,
                                      .timeout_ms = 10000, .max_response = 16u << 20 };
     if (sf_token_cache_new(&E.tc) != SF_OK || sf_api_client_new(&E.opts, E.tc, &E.c) != SF_OK)
         return -1;
