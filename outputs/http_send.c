@@ -1,7 +1,8 @@
-/* http.c - blocking HTTPS requests over one reused CURL easy handle
- * (keep-alive, HTTP/2 when the server offers it), bounded bodies, timeouts,
- * TLS as its tls: block says (sf_curl_tls.h), Retry-After capture.
- * It does not retry or authenticate; callers own request strings. */
+/* http_send.c - the HTTP sender: blocking HTTPS requests over one reused
+ * CURL easy handle (keep-alive, HTTP/2 when the server offers it), bounded
+ * bodies, timeouts, TLS as its tls: block says (sf_curl_tls.h), Retry-After.
+ * It does not retry or authenticate; callers own request strings. It lives
+ * in outputs/ so that the fetch stage and the HTTP outputs can share it. */
 #include <ctype.h>
 #include <pthread.h>
 #include <stdatomic.h>

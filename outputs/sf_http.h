@@ -1,5 +1,6 @@
-/* sf_http.h - a thin blocking HTTP client over one CURL easy handle, used by
- * the fetch stage: bounded bodies, timeouts, http.tls, Retry-After.
+/* sf_http.h - a thin blocking HTTP client over one CURL easy handle
+ * (outputs/http_send.c), used by the fetch stage and in the layer the HTTP
+ * outputs see: bounded bodies, timeouts, a tls: block, Retry-After.
  * It does not retry, authenticate or interpret statuses (fetch.c does).
  * One sf_http per thread; the response owns its body buffer. */
 #ifndef SF_HTTP_H
