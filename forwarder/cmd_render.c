@@ -1,9 +1,11 @@
 /* cmd_render.c - `siemfwd render`: alerts from a file or stdin through a map
- * to CEF / LEEF / JSON lines on stdout, for writing and checking maps. A bad
- * alert is reported on stderr with its position and skipped; exit 1 at the
- * end if any failed. */
+ * to CEF / LEEF / JSON lines on stdout, for writing and checking maps. The
+ * input is read in pieces and split as it comes (sf_json_stream.h), records
+ * go out through stdout's one buffer. A bad alert is reported on stderr with
+ * its position and skipped; exit 1 at the end if any failed or a write did. */
 #include <errno.h>
 #include <getopt.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,9 +13,11 @@
 #include "sf_alert_reader.h"
 #include "sf_cli.h"
 #include "sf_format.h"
+#include "sf_json_stream.h"
 #include "sf_utf8.h"
 
-#define MAX_INPUT ((size_t)1024 * 1024 * 1024)
+#define READ_CHUNK ((size_t)64 * 1024)
+#define OUT_BUFFER ((size_t)256 * 1024)
 
 struct render_ctx {
     struct sf_format *fmt;
@@ -21,6 +25,7 @@ struct render_ctx {
     const char *input;
     struct sf_buf line;
     int fields;          /* --fields: print the evaluated record, not the line */
+    int werrno;          /* errno of the first failed write to stdout */
     size_t ok, failed;
 };
 
@@ -144,8 +149,10 @@ static sf_err on_alert(void *opaque, json_object *alert, const struct sf_alert_p
         return SF_OK;
     }
     sf_buf_addc(&c->line, '\n');
-    if (fwrite(c->line.data, 1, c->line.len, stdout) != c->line.len)
+    if (fwrite(c->line.data, 1, c->line.len, stdout) != c->line.len) {
+        c->werrno = errno ? errno : EIO;
         return SF_ERR_IO;
+    }
     c->ok++;
     return SF_OK;
 }
@@ -154,6 +161,49 @@ static void on_bad(void *opaque, const struct sf_alert_pos *pos, const char *msg
 {
     struct render_ctx *c = opaque;
     fprintf(stderr, "%s:%zu: %s, skipped to the next line\n", c->input, pos->line, msg);
+}
+
+/* The input, piece by piece, through the stream reader. SF_ERR_IO with the
+ * sentence in errbuf when it cannot be read; a callback's error as is. */
+static sf_err render_input(struct render_ctx *c, size_t *nbad, char *errbuf, size_t errlen)
+{
+    FILE *fp = strcmp(c->input, "-") == 0 ? stdin : fopen(c->input, "rb");
+    struct sf_json_stream *s = NULL;
+    char *chunk = NULL;
+    sf_err err = SF_OK;
+
+    if (!fp) {
+        sf_errf(errbuf, errlen, "%s: %s", c->input, strerror(errno));
+        return SF_ERR_IO;
+    }
+    s = sf_json_stream_new(on_alert, on_bad, c);
+    chunk = malloc(READ_CHUNK);
+    if (!s || !chunk) {
+        err = SF_ERR_NOMEM;
+        sf_errf(errbuf, errlen, "%s: %s", c->input, sf_strerror(err));
+        goto out;
+    }
+    for (;;) {
+        size_t n = fread(chunk, 1, READ_CHUNK, fp);
+        if (n && (err = sf_json_stream_feed(s, chunk, n)) != SF_OK) {
+            sf_json_stream_end(s, nbad); /* after a stop: only the count */
+            goto out;
+        }
+        if (n < READ_CHUNK)
+            break;
+    }
+    if (ferror(fp)) {
+        err = SF_ERR_IO;
+        sf_errf(errbuf, errlen, "%s: read error: %s", c->input, strerror(errno));
+        goto out;
+    }
+    err = sf_json_stream_end(s, nbad);
+out:
+    sf_json_stream_free(s);
+    free(chunk);
+    if (fp != stdin)
+        fclose(fp);
+    return err;
 }
 
 /* The map's own `format:` key, when --format is not given. */
@@ -193,8 +243,7 @@ int sf_cmd_render(int argc, char **argv)
     long long max_len = 0;
     char errbuf[1024];
     int opt, rc = SF_EXIT_USAGE;
-    char *data = NULL;
-    size_t len = 0, nbad = 0;
+    size_t nbad = 0;
     enum sf_fmt_type type = SF_FMT_CEF;
 
     optind = 1;
@@ -230,16 +279,21 @@ int sf_cmd_render(int argc, char **argv)
         return SF_EXIT_USAGE;
     }
     c.fmt->opts.max_len = (size_t)max_len;
-    data = sf_read_input(c.input, MAX_INPUT, &len, errbuf, sizeof(errbuf));
-    if (!data) {
+    /* one buffer for every record; a closed pipe is a write error, not a signal */
+    setvbuf(stdout, NULL, _IOFBF, OUT_BUFFER);
+    signal(SIGPIPE, SIG_IGN);
+    sf_buf_init(&c.line, 0);
+    errbuf[0] = '\0';
+    sf_err err = render_input(&c, &nbad, errbuf, sizeof(errbuf));
+    if (fflush(stdout) != 0 && !c.werrno)
+        c.werrno = errno ? errno : EIO;
+    if (c.werrno) {
+        fprintf(stderr, "siemfwd render: writing stdout: %s\n", strerror(c.werrno));
+        rc = SF_EXIT_FAIL;
+    } else if (err == SF_ERR_IO && errbuf[0]) {
         fprintf(stderr, "siemfwd render: %s\n", errbuf);
         rc = SF_EXIT_FAIL;
-        goto out;
-    }
-    sf_buf_init(&c.line, 0);
-    sf_err err = sf_alert_read(data, len, on_alert, on_bad, &c, &nbad);
-    fflush(stdout);
-    if (err) {
+    } else if (err) {
         fprintf(stderr, "siemfwd render: %s: %s\n", c.input, sf_strerror(err));
         rc = SF_EXIT_FAIL;
     } else {
@@ -248,8 +302,6 @@ int sf_cmd_render(int argc, char **argv)
     if (c.failed || nbad)
         fprintf(stderr, "siemfwd render: %zu rendered, %zu failed\n", c.ok, c.failed + nbad);
     sf_buf_free(&c.line);
-out:
-    free(data);
     sf_format_free(c.fmt);
     return rc;
 }
