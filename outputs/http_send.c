@@ -24,6 +24,8 @@ struct sf_http {
     CURL *curl;
     struct sf_tls_conf tls;      /* owned copy: curl reads it per connection */
     size_t max_response;
+    int cut_body;                /* keep the start of a long body, no error */
+    char *shown;                 /* owned copy, or NULL: the request's path */
     const _Atomic int *abort_flag; /* borrowed; NULL: never abort */
     struct sf_http_resp *cur;    /* response being filled; borrowed */
     int over_limit;              /* the body hit max_response */
@@ -48,8 +50,15 @@ static size_t on_body(char *p, size_t size, size_t nmemb, void *ud)
 {
     struct sf_http *h = ud;
     size_t n = size * nmemb;
+    struct sf_buf *b = &h->cur->body;
 
-    if (sf_buf_add(&h->cur->body, p, n) != SF_OK) {
+    if (h->cut_body) {
+        size_t room = b->max > b->len ? b->max - b->len : 0;
+        if (room && sf_buf_add(b, p, n < room ? n : room) != SF_OK)
+            h->over_limit = 1;   /* out of memory: reported like a long body */
+        return h->over_limit ? 0 : n;
+    }
+    if (sf_buf_add(b, p, n) != SF_OK) {
         h->over_limit = 1;
         return 0;   /* curl aborts with CURLE_WRITE_ERROR */
     }
@@ -100,7 +109,7 @@ static sf_err setup_handle(struct sf_http *h, const struct sf_http_opts *o,
 
     rc |= curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
     rc |= curl_easy_setopt(e, CURLOPT_ERRORBUFFER, h->cerr);
-    rc |= curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "https");
+    rc |= curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, o->allow_http ? "http,https" : "https");
     rc |= curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L); /* never replay the bearer */
     rc |= curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, timeout);
     rc |= curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS,
@@ -108,7 +117,8 @@ static sf_err setup_handle(struct sf_http *h, const struct sf_http_opts *o,
     rc |= curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
     rc |= curl_easy_setopt(e, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2TLS);
     rc |= curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, "");
-    rc |= curl_easy_setopt(e, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)h->max_response);
+    rc |= curl_easy_setopt(e, CURLOPT_MAXFILESIZE_LARGE,
+                           (curl_off_t)(h->cut_body ? 0 : h->max_response));
     rc |= curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
     rc |= curl_easy_setopt(e, CURLOPT_WRITEDATA, h);
     rc |= curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
@@ -144,6 +154,9 @@ sf_err sf_http_new(const struct sf_http_opts *o, struct sf_http **out,
         goto out;
     h->max_response = o->max_response ? o->max_response : SF_BUF_DEFAULT_MAX;
     h->abort_flag = o->abort_flag;
+    h->cut_body = o->cut_body;
+    if (o->shown && !(h->shown = strdup(o->shown)))
+        goto out;
     if (sf_tls_copy(&h->tls, o->tls) != SF_OK)
         goto out;
     h->curl = curl_easy_init();
@@ -168,6 +181,7 @@ void sf_http_free(struct sf_http *h)
     if (h->curl)
         curl_easy_cleanup(h->curl);
     sf_tls_release(&h->tls);
+    free(h->shown);
     free(h);
 }
 
@@ -192,6 +206,8 @@ static sf_err map_curl_error(struct sf_http *h, CURLcode rc, const char *url,
     path = path ? strchr(path + 3, '/') : NULL;
     if (!path)
         path = "/";
+    if (h->shown)
+        path = h->shown;   /* printed up to a '?', as a path is */
     if (h->aborted) {
         sf_errf(errbuf, errlen, "%.*s: stopped", (int)strcspn(path, "?"), path);
         return SF_ERR_STOPPED;
@@ -241,7 +257,7 @@ sf_err sf_http_do(struct sf_http *h, const struct sf_http_req *rq,
     }
     curl_easy_setopt(e, CURLOPT_URL, rq->url);
     curl_easy_setopt(e, CURLOPT_HTTPHEADER, hl);
-    curl_easy_setopt(e, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)max);
+    curl_easy_setopt(e, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)(h->cut_body ? 0 : max));
     if (strcmp(rq->method, "POST") == 0) {
         curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)rq->body_len);
         curl_easy_setopt(e, CURLOPT_POSTFIELDS, rq->body ? rq->body : "");

@@ -21,6 +21,11 @@ struct sf_http_opts {
     size_t max_response;      /* body limit in bytes; 0 means SF_BUF_DEFAULT_MAX */
     const _Atomic int *abort_flag; /* borrowed; nonzero cancels the transfer in
                                     * flight (SF_ERR_STOPPED); NULL: never */
+    int allow_http;           /* also plain http:// (the caller warned); else https only */
+    int cut_body;             /* a body past max_response is cut there (SF_OK), not
+                               * SF_ERR_LIMIT */
+    const char *shown;        /* borrowed, copied; what errors call the URL (webhook:
+                               * its path holds tokens); NULL: each request's path */
 };
 
 struct sf_http_req {

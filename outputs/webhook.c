@@ -12,7 +12,7 @@
 #include <strings.h>
 
 #include "sf_conf.h"
-#include "sf_curl_tls.h"
+#include "sf_http.h"
 #include "sf_log.h"
 #include "sf_notify.h"
 #include "sf_redact.h"
@@ -32,10 +32,10 @@ struct webhook {
     struct webhook_conf c;
     struct sf_tls_conf tls;    /* owned: the bound tls: block */
     char *tmpl;                /* owned copy of the template text, or NULL */
-    struct curl_slist *hdrs;
-    CURL *curl;
-    struct sf_buf body, resp;
-    char curl_err[CURL_ERROR_SIZE];
+    struct curl_slist *hdrs;   /* the request headers (a list of lines) */
+    struct sf_http *http;      /* the shared HTTP sender, one reused handle */
+    struct sf_http_resp rs;    /* its answer; the body is cut at RESP_MAX */
+    struct sf_buf body;
     char shown[300];           /* the URL as errors may print it: scheme://host/... */
 };
 
@@ -238,7 +238,7 @@ static sf_err webhook_init(struct sf_output *o, const struct sf_node *cfg, const
     w->o = o;
     o->ctx = w;
     sf_buf_init(&w->body, 0);
-    sf_buf_init(&w->resp, RESP_MAX);
+    sf_http_resp_init(&w->rs);
     err = sf_conf_bind(cfg, path, webhook_table, sf_output_common_keys, &w->c, errs);
     if (!err)
         err = check_conf(w, cfg, path, errs);
@@ -265,52 +265,32 @@ static sf_err webhook_init(struct sf_output *o, const struct sf_node *cfg, const
     return err;
 }
 
-static size_t on_body(char *p, size_t size, size_t nmemb, void *opaque)
+static sf_err setup_http(struct webhook *w)
 {
-    struct webhook *w = opaque;
-    size_t n = size * nmemb;
+    struct sf_http_opts ho = { .user_agent = "siemfwd/" SIEMFWD_VERSION, .tls = &w->tls,
+                               .timeout_ms = (long)w->c.timeout, .max_response = RESP_MAX,
+                               .cut_body = 1,       /* keep the start; the rest is not needed */
+                               .allow_http = 1,     /* http:// is warned at init */
+                               .shown = w->shown }; /* the URL path holds tokens */
+    char why[256];
 
-    if (w->resp.len + n > RESP_MAX)   /* keep the start; the rest is not needed */
-        n = RESP_MAX - w->resp.len;
-    if (n)
-        sf_buf_add(&w->resp, p, n);
-    return size * nmemb;
+    return sf_http_new(&ho, &w->http, why, sizeof(why));
 }
 
-static sf_err setup_curl(struct webhook *w)
-{
-    CURL *c = curl_easy_init();
-
-    if (!c)
-        return SF_ERR_NOMEM;
-    w->curl = c;
-    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(c, CURLOPT_URL, w->c.url);
-    curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
-    curl_easy_setopt(c, CURLOPT_ERRORBUFFER, w->curl_err);
-    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
-    curl_easy_setopt(c, CURLOPT_WRITEDATA, w);
-    curl_easy_setopt(c, CURLOPT_HTTPHEADER, w->hdrs);
-    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, (long)w->c.timeout);
-    curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, (long)(w->c.timeout < 10000
-                                                         ? w->c.timeout : 10000));
-    curl_easy_setopt(c, CURLOPT_USERAGENT, "siemfwd/" SIEMFWD_VERSION);
-    return sf_curl_tls_apply(c, &w->tls, NULL, 0);
-}
-
-static enum sf_verdict judge(struct webhook *w, CURLcode rc, long http, char *answer,
-                             size_t len)
+/* err and why: what sf_http_do said; http: the status when one came. */
+static enum sf_verdict judge(struct webhook *w, sf_err err, const char *why, long http,
+                             char *answer, size_t len)
 {
     char text[200];
     /* the whole answer is redacted before the cut to text (a server may
      * quote the URL or a header); without memory, cut then redacted */
-    char *full = malloc(w->resp.len + 1);
+    const struct sf_buf *resp = &w->rs.body;
+    char *full = malloc(resp->len + 1);
     char *to = full ? full : text;
-    size_t n = full ? w->resp.len : w->resp.len < sizeof(text) - 1 ? w->resp.len
-                                                                   : sizeof(text) - 1;
+    size_t n = full ? resp->len : resp->len < sizeof(text) - 1 ? resp->len : sizeof(text) - 1;
 
     for (size_t i = 0; i < n; i++)
-        to[i] = (unsigned char)w->resp.data[i] < 0x20 ? ' ' : w->resp.data[i];
+        to[i] = (unsigned char)resp->data[i] < 0x20 ? ' ' : resp->data[i];
     to[n] = '\0';
     if (full)
         sf_redact_copy(text, sizeof(text), full);
@@ -318,9 +298,8 @@ static enum sf_verdict judge(struct webhook *w, CURLcode rc, long http, char *an
         sf_redact(text, sizeof(text));
     free(full);
     n = strlen(text);
-    if (rc != CURLE_OK) {
-        snprintf(answer, len, "POST %s: %s", w->shown, w->curl_err[0] ? w->curl_err
-                                                                      : curl_easy_strerror(rc));
+    if (err != SF_OK) {
+        snprintf(answer, len, "POST %s", why);   /* why: "<shown URL>: <curl's reason>" */
         return SF_V_RECONNECT;
     }
     snprintf(answer, len, "HTTP %ld%s%s", http, n ? ": " : "", text);
@@ -338,21 +317,23 @@ static enum sf_verdict judge(struct webhook *w, CURLcode rc, long http, char *an
 
 static enum sf_verdict post(struct webhook *w, char *answer, size_t len)
 {
-    CURLcode rc;
-    long http = 0;
+    const char *hv[HEADERS_MAX + 3];
+    size_t k = 0;
+    char why[CURL_ERROR_SIZE + 320];
+    sf_err err;
 
-    if (!w->curl && setup_curl(w) != SF_OK) {
+    if (!w->http && setup_http(w) != SF_OK) {
         snprintf(answer, len, "cannot set up the HTTP client");
         return SF_V_RETRY;
     }
-    sf_buf_reset(&w->resp);
-    w->curl_err[0] = '\0';
-    curl_easy_setopt(w->curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)w->body.len);
-    curl_easy_setopt(w->curl, CURLOPT_POSTFIELDS, w->body.data ? w->body.data : "");
-    rc = curl_easy_perform(w->curl);
-    if (rc == CURLE_OK)
-        curl_easy_getinfo(w->curl, CURLINFO_RESPONSE_CODE, &http);
-    return judge(w, rc, http, answer, len);
+    for (const struct curl_slist *l = w->hdrs; l && k < HEADERS_MAX + 2; l = l->next)
+        hv[k++] = l->data;
+    hv[k] = NULL;
+    struct sf_http_req rq = { .method = "POST", .url = w->c.url, .headers = hv,
+                              .body = w->body.data ? w->body.data : "",
+                              .body_len = w->body.len };
+    err = sf_http_do(w->http, &rq, &w->rs, why, sizeof(why));
+    return judge(w, err, why, w->rs.status, answer, len);
 }
 
 static void add_str(json_object *o, const char *key, const char *v)
@@ -514,7 +495,7 @@ static sf_err webhook_start(struct sf_output *o, char *errbuf, size_t errlen)
 {
     struct webhook *w = o->ctx;
 
-    if (!w->curl && setup_curl(w) != SF_OK) {
+    if (!w->http && setup_http(w) != SF_OK) {
         sf_errf(errbuf, errlen, "cannot set up the HTTP client");
         return SF_ERR_NOMEM;
     }
@@ -551,14 +532,13 @@ static void webhook_destroy(struct sf_output *o)
     if (!w)
         return;
     sf_notify_fini(&w->n);   /* may still send digests: before the handle goes */
-    if (w->curl)
-        curl_easy_cleanup(w->curl);
+    sf_http_free(w->http);
+    sf_http_resp_free(&w->rs);
     for (struct curl_slist *l = w->hdrs; l; l = l->next)
         explicit_bzero(l->data, strlen(l->data));
     curl_slist_free_all(w->hdrs);
     free(w->tmpl);
     sf_buf_free(&w->body);
-    sf_buf_free(&w->resp);
     sf_conf_release(webhook_table, &w->c);
     sf_tls_release(&w->tls);
     free(w);
