@@ -35,6 +35,7 @@ struct sub {                     /* one subscribed output */
 
 struct sf_events {
     struct sf_pipeline *p;
+    int64_t *known;              /* per tenant: last success in the state store */
     struct sub *subs;
     size_t nsubs;
     pthread_t thread;
@@ -68,10 +69,77 @@ struct event {
     char text[700];
 };
 
+/* Conditions raised and not cleared yet, by "output|kind|subject". Kept for
+ * the life of the process, so a reload (SIGHUP builds a new pipeline and a
+ * new watcher) does not raise again what is still going on. */
+struct active {
+    char *key;
+    struct active *next;
+};
+static pthread_mutex_t active_mu = PTHREAD_MUTEX_INITIALIZER;
+static struct active *active_head;
+
+/* Record a start; 1 if it was active already (raised before a reload). */
+static int active_raise(const char *key)
+{
+    int was = 0;
+    pthread_mutex_lock(&active_mu);
+    for (struct active *a = active_head; a && !was; a = a->next)
+        was = strcmp(a->key, key) == 0;
+    struct active *a = was ? NULL : calloc(1, sizeof(*a));
+    if (a && (a->key = strdup(key))) {
+        a->next = active_head;
+        active_head = a;
+    } else {
+        free(a);
+    }
+    pthread_mutex_unlock(&active_mu);
+    return was;
+}
+
+static int active_has(const char *out, const char *kind, const char *subject)
+{
+    char key[300];
+    int has = 0;
+    snprintf(key, sizeof(key), "%s|%s|%s", out, kind, subject);
+    pthread_mutex_lock(&active_mu);
+    for (struct active *a = active_head; a && !has; a = a->next)
+        has = strcmp(a->key, key) == 0;
+    pthread_mutex_unlock(&active_mu);
+    return has;
+}
+
+static void active_clear(const char *key)
+{
+    pthread_mutex_lock(&active_mu);
+    for (struct active **pp = &active_head; *pp; pp = &(*pp)->next) {
+        if (strcmp((*pp)->key, key) == 0) {
+            struct active *a = *pp;
+            *pp = a->next;
+            free(a->key);
+            free(a);
+            break;
+        }
+    }
+    pthread_mutex_unlock(&active_mu);
+}
+
 static void emit(struct sf_events *evs, const struct sub *s, struct event *e)
 {
-    char when[40], since[40], id[400], text[sizeof(e->text)];
+    char when[40], since[40], id[400], text[sizeof(e->text)], key[300];
     int64_t now = sf_now_ms();
+    struct sf_outrun *r = &evs->p->outs[s->oi];
+
+    if (strcmp(e->kind, "quarantine") != 0) {  /* start/clear pairs */
+        snprintf(key, sizeof(key), "%s|%s|%s", r->out.name, e->kind, e->subject);
+        if (e->cleared) {
+            active_clear(key);
+        } else if (active_raise(key)) {
+            sf_debug(e->tenant ? e->tenant->name : NULL, r->out.name,
+                     "event still active since before the reload: %s", e->title);
+            return;
+        }
+    }
     json_object *o = json_object_new_object(), *meta = json_object_new_object();
 
     sf_fetch_format_time(now, when, sizeof(when));
@@ -101,7 +169,6 @@ static void emit(struct sf_events *evs, const struct sub *s, struct event *e)
         json_object_object_add(t, "id", json_object_new_string(e->tenant->tenant_id));
         json_object_object_add(o, "tenant", t);
     }
-    struct sf_outrun *r = &evs->p->outs[s->oi];
     const char *json = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN);
     if (sf_outrun_event(r, e->tenant ? e->tenant->name : NULL, json) != SF_OK)
         sf_error(e->tenant ? e->tenant->name : NULL, r->out.name, "cannot queue event: %s",
@@ -112,14 +179,17 @@ static void emit(struct sf_events *evs, const struct sub *s, struct event *e)
     json_object_put(o);
 }
 
-/* A condition's transition: on now, *since its start (0 = off). */
-static int changed(int on, int64_t *since, int64_t start)
+/* A condition's transition, *since its start (0 = not raised): 1 when it
+ * starts (on), -1 when it clears. It clears only on evidence (a success
+ * after its start), never because a new pipeline after a reload has not
+ * failed yet. */
+static int changed(int on, int64_t last_success, int64_t *since, int64_t start)
 {
     if (on && !*since) {
         *since = start;
         return 1;
     }
-    if (!on && *since)
+    if (!on && *since && last_success > *since)
         return -1;
     return 0;
 }
@@ -132,13 +202,18 @@ static void tenant_events(struct sf_events *evs, struct sub *s, size_t ti, int64
 
     pthread_mutex_lock(&p->mu);
     int auth = t->auth_failed;
-    int64_t last = t->last_success_ms ? t->last_success_ms : p->started_ms;
+    int64_t t_success = t->last_success_ms;
+    /* this run's last success, else the stored one (a reload or restart
+     * does not make a stale tenant fresh), else when this run began */
+    int64_t last = t->last_success_ms ? t->last_success_ms
+                 : evs->known[ti] ? evs->known[ti] : p->started_ms;
     char err[sizeof(t->last_error)];
     memcpy(err, t->last_error, sizeof(err));
     pthread_mutex_unlock(&p->mu);
 
     int d;
-    if (s->ev->consent && (d = changed(auth, &s->consent[ti], now)) != 0) {
+    if (s->ev->consent &&
+        (d = changed(auth, t_success, &s->consent[ti], now)) != 0) {
         e.kind = "consent";
         e.severity = "high";
         e.cleared = d < 0;
@@ -155,7 +230,7 @@ static void tenant_events(struct sf_events *evs, struct sub *s, size_t ti, int64
             s->consent[ti] = 0;
     }
     if (s->ev->stale_ms &&
-        (d = changed(now - last > s->ev->stale_ms, &s->stale[ti], last)) != 0) {
+        (d = changed(now - last > s->ev->stale_ms, t_success, &s->stale[ti], last)) != 0) {
         char dur[32];
         fmt_duration(s->ev->stale_ms, dur, sizeof(dur));
         e.kind = "stale";
@@ -187,7 +262,7 @@ static void output_events(struct sf_events *evs, struct sub *s, size_t oi, int64
     int64_t since = sf_outrun_failing_since(r);
     int on = since && now - since > s->ev->output_failing_ms;
     if (s->ev->output_failing_ms && oi != s->oi &&
-        (d = changed(on, &s->failing[oi], since ? since : now)) != 0) {
+        (d = changed(on, r->stats.last_success_ms, &s->failing[oi], since ? since : now)) != 0) {
         char dur[32];
         fmt_duration(s->ev->output_failing_ms, dur, sizeof(dur));
         e.kind = "output_failing";
@@ -262,11 +337,28 @@ static void subs_free(struct sf_events *evs)
     free(evs->subs);
 }
 
+struct known_ctx {
+    struct sf_pipeline *p;
+    int64_t *known;
+};
+
+static void on_cursor(void *opaque, const char *tenant, const char *output,
+                      const struct sf_cursor *c)
+{
+    struct known_ctx *k = opaque;
+    (void)output;
+    for (size_t ti = 0; ti < k->p->ntenants; ti++)
+        if (strcmp(k->p->tenants[ti].tc->name, tenant) == 0 &&
+            c->last_success_ms > k->known[ti])
+            k->known[ti] = c->last_success_ms;
+}
+
 sf_err sf_events_new(struct sf_pipeline *p, struct sf_events **out)
 {
     struct sf_events *evs = calloc(1, sizeof(*evs));
     *out = NULL;
-    if (!evs || !(evs->subs = calloc(p->nouts ? p->nouts : 1, sizeof(*evs->subs))))
+    if (!evs || !(evs->subs = calloc(p->nouts ? p->nouts : 1, sizeof(*evs->subs))) ||
+        !(evs->known = calloc(p->ntenants ? p->ntenants : 1, sizeof(int64_t))))
         goto nomem;
     evs->p = p;
     for (size_t oi = 0; oi < p->nouts; oi++) {
@@ -283,6 +375,21 @@ sf_err sf_events_new(struct sf_pipeline *p, struct sf_events **out)
             !(s->quarantined = calloc(no, sizeof(uint64_t))) ||
             !(s->quarantine_sent = calloc(no, sizeof(int64_t))))
             goto nomem;
+        /* what a watcher before a reload raised is active here too: the
+         * first look clears what is over, and raises nothing twice */
+        const char *on = p->outs[oi].out.name;
+        int64_t now = sf_now_ms();
+        for (size_t ti = 0; ti < p->ntenants; ti++) {
+            const char *tn = p->tenants[ti].tc->name;
+            s->consent[ti] = active_has(on, "consent", tn) ? now : 0;
+            s->stale[ti] = active_has(on, "stale", tn) ? now : 0;
+        }
+        for (size_t k = 0; k < no; k++)
+            s->failing[k] = active_has(on, "output_failing", p->outs[k].out.name) ? now : 0;
+    }
+    if (evs->nsubs) {
+        struct known_ctx k = { p, evs->known };
+        sf_state_each(p->state, on_cursor, &k);
     }
     pthread_mutex_init(&evs->mu, NULL);
     pthread_cond_init(&evs->cv, NULL);
@@ -291,6 +398,7 @@ sf_err sf_events_new(struct sf_pipeline *p, struct sf_events **out)
 nomem:
     if (evs) {
         subs_free(evs);
+        free(evs->known);
         free(evs);
     }
     return SF_ERR_NOMEM;
@@ -317,5 +425,6 @@ void sf_events_free(struct sf_events *evs)
     pthread_mutex_destroy(&evs->mu);
     pthread_cond_destroy(&evs->cv);
     subs_free(evs);
+    free(evs->known);
     free(evs);
 }

@@ -5,12 +5,13 @@ syslog output whose receiver is down. A webhook (HTTPS receiver) and an email
 output (smtps sink) subscribed to events must each get: "consent revoked" once
 when it starts, "access restored" once after the emulator restores consent;
 "output failing" once, "delivering again" once after a receiver comes up on
-the syslog port; nothing twice. An output without `events:` gets none, and
+the syslog port; nothing twice, a SIGHUP reload in between included. An output without `events:` gets none, and
 `events:` on a syslog output is a config error with FILE:LINE.
 Env: SIEMFWD, SF_SOURCE_DIR (set by ctest)."""
 
 import json
 import os
+import signal
 import socket
 import sys
 import tempfile
@@ -119,6 +120,17 @@ def main():
                    'email: consent event')
         wait_title(hook_titles, 'Output sink failing', 'webhook: output failing event')
         log('  raised: consent (webhook + email), output failing (webhook)')
+
+        # a reload builds a new pipeline: what is still going on is not raised again
+        run.proc.send_signal(signal.SIGHUP)
+        L.wait_for(lambda: 'reload: running with the new configuration' in run.stderr(), 60,
+                   'the reload')
+        time.sleep(4)
+        check(sum('Consent revoked' in t for t in hook_titles()) == 1,
+              'consent raised again after a reload: %s' % hook_titles())
+        check(sum('Output sink failing' in t for t in hook_titles()) == 1,
+              'output failing raised again after a reload: %s' % hook_titles())
+        log('  SIGHUP: nothing raised twice')
 
         emu.control('tenant2', fault='restore_consent')
         wait_title(hook_titles, 'Access restored for tenant tenant2', 'webhook: consent cleared')
