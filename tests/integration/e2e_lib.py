@@ -15,6 +15,7 @@ import re
 import select
 import shutil
 import signal
+import socket
 import ssl
 import subprocess
 import sys
@@ -66,6 +67,15 @@ def parse_time(text):
     dt = datetime.datetime.strptime(base, '%Y-%m-%dT%H:%M:%S').replace(
         tzinfo=datetime.timezone.utc)
     return dt.timestamp() + (int(frac) / 10 ** len(frac) if frac else 0.0)
+
+
+def free_port():
+    """A TCP port on 127.0.0.1 that was free a moment ago."""
+    s = socket.socket()
+    s.bind(('127.0.0.1', 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
 
 
 def wait_for(pred, timeout, what, step=0.25):

@@ -153,12 +153,7 @@ def check_plausible(counter, current, label):
 
 # ------------------------------------------------------------------ processes
 
-def free_port():
-    s = socket.socket()
-    s.bind(('127.0.0.1', 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
+free_port = L.free_port  # one copy, in e2e_lib
 
 
 def listening(port):

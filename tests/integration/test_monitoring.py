@@ -86,12 +86,7 @@ def need_tools():
               '"prometheus" (packaging/deps.sh)' % tool)
 
 
-def free_port():
-    s = socket.socket()
-    s.bind(('127.0.0.1', 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
+free_port = L.free_port  # one copy, in e2e_lib
 
 
 def http_get(port, path, timeout=10):

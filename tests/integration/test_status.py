@@ -43,12 +43,7 @@ PAIR_KEYS = ('tenant', 'output', 'state', 'why', 'configured', 'source', 'lag_s'
              'last_attempt_ms', 'last_error', 'delivered', 'quarantined', 'queued', 'fetched')
 
 
-def free_port():
-    s = socket.socket()
-    s.bind(('127.0.0.1', 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
+free_port = L.free_port  # one copy, in e2e_lib
 
 
 def http_get(port, path):
