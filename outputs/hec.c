@@ -1,5 +1,6 @@
 /* hec.c - the Splunk HTTP Event Collector output (`type: hec`): config,
- * one keep-alive libcurl handle, batching, POST /services/collector/event.
+ * one keep-alive connection through the shared HTTP sender (sf_http.h),
+ * batching, POST /services/collector/event.
  * Envelopes and gzip are in hec_batch.c; verdicts per reply (reference
  * §4.6), batch splitting and indexer acks in hec_ack.c. Retry policy is the pipeline's:
  * this file only reports verdicts. The ctx owns every batch it holds. */
@@ -14,7 +15,6 @@
 #include "sf_clock.h"
 #include "hec.h"
 #include "sf_conf.h"
-#include "sf_curl_tls.h"
 #include "sf_log.h"
 
 #define RESP_MAX ((size_t)1024 * 1024)
@@ -183,7 +183,7 @@ static sf_err fill_ctx(struct hec *h)
         return SF_ERR_NOMEM;
     h->work_tail = &h->work;
     h->acks_tail = &h->acks;
-    sf_buf_init(&h->resp, RESP_MAX);
+    sf_http_resp_init(&h->rs);
     sf_buf_init(&h->gz, SF_BUF_DEFAULT_MAX);
     sf_buf_init(&h->env, SF_BUF_DEFAULT_MAX);
     return SF_OK;
@@ -216,12 +216,6 @@ static sf_err hec_init(struct sf_output *o, const struct sf_node *cfg, const cha
         o->ctx = NULL;
     }
     return err;
-}
-
-static size_t on_body(char *p, size_t size, size_t nmemb, void *opaque)
-{
-    struct sf_buf *b = opaque;
-    return sf_buf_add(b, p, size * nmemb) ? 0 : size * nmemb;
 }
 
 static int add_header(struct curl_slist **l, const char *line)
@@ -262,65 +256,58 @@ out:
     return err;
 }
 
-static sf_err setup_curl(struct hec *h)
+static sf_err setup_http(struct hec *h)
 {
-    CURL *c = curl_easy_init();
-    long long tmo = h->conf.timeout;
-    sf_err err;
+    struct sf_http_opts ho = { .user_agent = "siemfwd/" SIEMFWD_VERSION, .tls = &h->tls,
+                               .timeout_ms = (long)h->conf.timeout,
+                               .max_response = RESP_MAX,
+                               .allow_http = 1 };   /* http:// is warned at init */
+    char why[256];
+    sf_err err = build_headers(h);
 
-    if (!c)
-        return SF_ERR_NOMEM;
-    h->curl = c;
-    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
-    curl_easy_setopt(c, CURLOPT_ERRORBUFFER, h->curl_err);
-    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
-    curl_easy_setopt(c, CURLOPT_WRITEDATA, &h->resp);
-    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, (long)tmo);
-    curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, (long)(tmo < 10000 ? tmo : 10000));
-    curl_easy_setopt(c, CURLOPT_TCP_KEEPALIVE, 1L);
-    curl_easy_setopt(c, CURLOPT_USERAGENT, "siemfwd/" SIEMFWD_VERSION);
-    err = sf_curl_tls_apply(c, &h->tls, NULL, 0);
     if (!err)
-        err = build_headers(h);
+        err = sf_http_new(&ho, &h->http, why, sizeof(why));
     if (err) {
         curl_slist_free_all(h->hdr_data);
         curl_slist_free_all(h->hdr_plain);
         h->hdr_data = h->hdr_plain = NULL;
-        curl_easy_cleanup(c);
-        h->curl = NULL;
     }
     return err;
+}
+
+/* The header lines of l as the NULL-terminated list sf_http takes. */
+static void header_list(const struct curl_slist *l, const char **v, size_t max)
+{
+    size_t k = 0;
+
+    for (; l && k + 1 < max; l = l->next)
+        v[k++] = l->data;
+    v[k] = NULL;
 }
 
 void sf_hec_exchange(struct hec *h, const char *url, const char *body, size_t len,
                      int data_headers, struct hec_reply *r)
 {
-    CURL *c = h->curl;
-    CURLcode rc;
+    const char *hv[16];
+    char why[CURL_ERROR_SIZE + 300];
+    sf_err err;
 
-    sf_buf_reset(&h->resp);
-    h->curl_err[0] = '\0';
-    curl_easy_setopt(c, CURLOPT_URL, url);
-    curl_easy_setopt(c, CURLOPT_HTTPHEADER, data_headers ? h->hdr_data : h->hdr_plain);
-    if (body) {
-        curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
-        curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
-    } else {
-        curl_easy_setopt(c, CURLOPT_HTTPGET, 1L);
-    }
-    rc = curl_easy_perform(c);
-    if (rc != CURLE_OK) {
+    header_list(data_headers ? h->hdr_data : h->hdr_plain, hv, sizeof(hv) / sizeof(hv[0]));
+    struct sf_http_req rq = { .method = body ? "POST" : "GET", .url = url, .headers = hv,
+                              .body = body, .body_len = len };
+    err = sf_http_do(h->http, &rq, &h->rs, why, sizeof(why));
+    if (err != SF_OK) {
+        /* sf_http says "<path>: <reason>"; callers add the URL themselves */
+        const char *reason = strstr(why, ": ");
         r->http = 0;
         r->code = -1;
         r->ack_id = -1;
         r->invalid_event = -1;
-        snprintf(r->text, sizeof(r->text), "%s", h->curl_err[0] ? h->curl_err
-                                                               : curl_easy_strerror(rc));
+        snprintf(r->text, sizeof(r->text), "%s", reason ? reason + 2 : why);
         return;
     }
-    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r->http);
-    sf_hec_parse_reply(h->resp.data, h->resp.len, r);
+    r->http = h->rs.status;
+    sf_hec_parse_reply(h->rs.body.data, h->rs.body.len, r);
 }
 
 /* POST an empty body: Splunk checks the token before the data (code 5
@@ -357,8 +344,8 @@ static sf_err hec_start(struct sf_output *o, char *errbuf, size_t errlen)
     struct hec_reply r;
     sf_err err;
 
-    if (!h->curl) {
-        err = setup_curl(h);
+    if (!h->http) {
+        err = setup_http(h);
         if (err) {
             sf_errf(errbuf, errlen, "%s: cannot set up the HTTP client: %s", h->conf.url,
                     sf_strerror(err));
@@ -461,7 +448,7 @@ static sf_err hec_send(struct sf_output *o, const struct sf_msg *msgs, size_t n)
 {
     struct hec *h = o->ctx;
 
-    if (!h->curl)
+    if (!h->http)
         return SF_ERR_INTERNAL; /* send before start */
     for (size_t i = 0; i < n; i++)
         send_one(h, &msgs[i]);
@@ -496,7 +483,7 @@ static void hec_poll(struct sf_output *o, int timeout_ms)
     int64_t deadline = sf_hec_now_ms() + (timeout_ms > 0 ? timeout_ms : 0);
     uint64_t before = h->reported;
 
-    if (!h->curl)
+    if (!h->http)
         return;
     for (;;) {
         service(h);
@@ -513,7 +500,7 @@ static size_t hec_flush(struct sf_output *o, int timeout_ms)
     struct hec *h = o->ctx;
     int64_t deadline = sf_hec_now_ms() + (timeout_ms > 0 ? timeout_ms : 0);
 
-    if (!h->curl)
+    if (!h->http)
         return h->open ? h->open->n : 0;
     send_open(h);
     while (h->acks) {
@@ -545,13 +532,12 @@ static void hec_destroy(struct sf_output *o)
     sf_hec_batch_free(h->open);
     free_list(h->work);
     free_list(h->acks);
-    if (h->curl)
-        curl_easy_cleanup(h->curl);
+    sf_http_free(h->http);
     curl_slist_free_all(h->hdr_data);
     curl_slist_free_all(h->hdr_plain);
     if (h->zs_ready)
         deflateEnd(&h->zs);
-    sf_buf_free(&h->resp);
+    sf_http_resp_free(&h->rs);
     sf_buf_free(&h->gz);
     sf_buf_free(&h->env);
     free(h->url_event);

@@ -11,6 +11,7 @@
 #include <zlib.h>
 
 #include "sf_buf.h"
+#include "sf_http.h"
 #include "sf_output.h"
 #include "sf_tls_conf.h"
 
@@ -63,11 +64,10 @@ struct hec {
     struct sf_tls_conf tls;     /* owned: the bound tls: block */
     char channel[40];
     char *url_event, *url_ack, *url_health;  /* owned */
-    CURL *curl;               /* one easy handle: keep-alive connection */
     struct curl_slist *hdr_data;   /* auth, channel, content type, gzip */
     struct curl_slist *hdr_plain;  /* same without Content-Encoding */
-    char curl_err[CURL_ERROR_SIZE];
-    struct sf_buf resp;       /* last response body (bounded) */
+    struct sf_http *http;     /* the shared HTTP sender: one reused handle */
+    struct sf_http_resp rs;   /* last response (body bounded) */
     struct sf_buf gz;         /* compressed body scratch */
     z_stream zs;
     int zs_ready;

@@ -268,8 +268,8 @@ static void poll_acks(struct hec *h)
         goto out;
     }
     sf_hec_exchange(h, h->url_ack, body.data, body.len, 0, &r);
-    if (r.http == 200 && h->resp.data)
-        obj = json_tokener_parse(h->resp.data);
+    if (r.http == 200 && h->rs.body.data)
+        obj = json_tokener_parse(h->rs.body.data);
     if (!obj || !json_object_object_get_ex(obj, "acks", &acks)
         || !json_object_is_type(acks, json_type_object)) {
         /* Keep waiting: an ack that cannot be read now may be read at the
