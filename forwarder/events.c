@@ -79,13 +79,26 @@ struct active {
 static pthread_mutex_t active_mu = PTHREAD_MUTEX_INITIALIZER;
 static struct active *active_head;
 
+static void active_key(char *buf, size_t n, const char *out, const char *kind,
+                       const char *subject)
+{
+    snprintf(buf, n, "%s|%s|%s", out, kind, subject);
+}
+
+/* The link pointing at key's entry (*result NULL: absent). active_mu held. */
+static struct active **active_find(const char *key)
+{
+    struct active **pp = &active_head;
+    while (*pp && strcmp((*pp)->key, key) != 0)
+        pp = &(*pp)->next;
+    return pp;
+}
+
 /* Record a start; 1 if it was active already (raised before a reload). */
 static int active_raise(const char *key)
 {
-    int was = 0;
     pthread_mutex_lock(&active_mu);
-    for (struct active *a = active_head; a && !was; a = a->next)
-        was = strcmp(a->key, key) == 0;
+    int was = *active_find(key) != NULL;
     struct active *a = was ? NULL : calloc(1, sizeof(*a));
     if (a && (a->key = strdup(key))) {
         a->next = active_head;
@@ -100,11 +113,9 @@ static int active_raise(const char *key)
 static int active_has(const char *out, const char *kind, const char *subject)
 {
     char key[300];
-    int has = 0;
-    snprintf(key, sizeof(key), "%s|%s|%s", out, kind, subject);
+    active_key(key, sizeof(key), out, kind, subject);
     pthread_mutex_lock(&active_mu);
-    for (struct active *a = active_head; a && !has; a = a->next)
-        has = strcmp(a->key, key) == 0;
+    int has = *active_find(key) != NULL;
     pthread_mutex_unlock(&active_mu);
     return has;
 }
@@ -112,14 +123,11 @@ static int active_has(const char *out, const char *kind, const char *subject)
 static void active_clear(const char *key)
 {
     pthread_mutex_lock(&active_mu);
-    for (struct active **pp = &active_head; *pp; pp = &(*pp)->next) {
-        if (strcmp((*pp)->key, key) == 0) {
-            struct active *a = *pp;
-            *pp = a->next;
-            free(a->key);
-            free(a);
-            break;
-        }
+    struct active **pp = active_find(key), *a = *pp;
+    if (a) {
+        *pp = a->next;
+        free(a->key);
+        free(a);
     }
     pthread_mutex_unlock(&active_mu);
 }
@@ -131,7 +139,7 @@ static void emit(struct sf_events *evs, const struct sub *s, struct event *e)
     struct sf_outrun *r = &evs->p->outs[s->oi];
 
     if (strcmp(e->kind, "quarantine") != 0) {  /* start/clear pairs */
-        snprintf(key, sizeof(key), "%s|%s|%s", r->out.name, e->kind, e->subject);
+        active_key(key, sizeof(key), r->out.name, e->kind, e->subject);
         if (e->cleared) {
             active_clear(key);
         } else if (active_raise(key)) {

@@ -97,26 +97,21 @@ int sf_outevent_round(struct sf_outrun *r)
     r->out.type->flush(&r->out, r->flush_timeout_ms);
     r->ev_round = NULL;
     pthread_mutex_lock(&r->mu);
-    /* new events were only appended behind these: drop the answered ones */
+    /* the round's events are still the first n (new ones were appended
+     * behind, and none is evicted while ev_busy): drop the answered ones */
     int ok = 1;
-    struct sf_outevent **pp = &r->ev_head, *last = NULL;
+    struct sf_outevent **pp = &r->ev_head;
     r->ev_busy = 0;
     for (k = 0; k < n; k++) {
-        while (*pp != evs[k]) {
-            last = *pp;
-            pp = &(*pp)->next;
-        }
         if (evs[k]->answered) {
             *pp = evs[k]->next;
             r->nevents--;
             event_free(evs[k]);
         } else {
             ok = 0;
-            last = *pp;
-            pp = &(*pp)->next;
+            pp = &evs[k]->next;
         }
     }
-    (void)last;
     r->ev_tail = NULL;
     for (struct sf_outevent *e = r->ev_head; e; e = e->next)
         r->ev_tail = e;
