@@ -14,7 +14,6 @@ import os
 import signal
 import socket
 import sys
-import tempfile
 import threading
 import time
 
@@ -73,17 +72,14 @@ def serve_tcp(port, stop):
     srv.close()
 
 
-def main():
-    root = tempfile.mkdtemp(prefix='siemfwd-events.')
-    certs = L.make_certs(os.path.join(root, 'certs'))
-    certs['server.key'] = os.path.join(root, 'certs', 'server.key')
-    emu = L.Emulator(root, os.path.join(root, 'certs'),
-                     ['--tenants', '2', '--alerts-per-tenant', '3', '--history', '1h'])
+def s1_raise_and_clear(c):
+    """Consent and a failing output raised once, kept over a SIGHUP, cleared once."""
+    certs = dict(c.certs)
+    certs['server.key'] = os.path.join(os.path.dirname(certs['ca.crt']), 'server.key')
+    emu = c.emulator(['--tenants', '2', '--alerts-per-tenant', '3', '--history', '1h'])
     hook = P.WebhookReceiver(certs)
     smtp = P.SMTPServer('implicit', certs)
     stop = threading.Event()
-    run = None
-    ok = False
     try:
         emu.control('tenant2', fault='revoke_consent')
         port = P.free_port()
@@ -102,17 +98,17 @@ def main():
              'ca_file': certs['ca.crt'], 'rules': [{'tenants': ['nobody']}]},
         ]
         tenants = [L.tenant_entry(emu, n) for n in ('tenant1', 'tenant2')]
-        cfg = L.write_config(root, emu, certs, tenants, outs)
+        cfg = L.write_config(c.dir, emu, certs, tenants, outs)
 
         # events on an output that cannot send them: FILE:LINE error
-        bad = L.write_config(root, emu, certs, tenants, [dict(outs[0], events={'consent': True})],
+        bad = L.write_config(c.dir, emu, certs, tenants, [dict(outs[0], events={'consent': True})],
                              name='bad.yaml')
         res = L.siemfwd('check', '-c', bad)
         check(res.rc == 2 and 'outputs[0].events' in res.err and 'bad.yaml:' in res.err,
               'events on a syslog output is not a FILE:LINE config error:\n' + res.describe())
         log('  events: on a syslog output: config error with FILE:LINE')
 
-        run = L.Background(root, cfg)
+        run = c.background(cfg)
         hook_titles = lambda: titles_of_hook(hook, '/ok')  # noqa: E731
         wait_title(hook_titles, 'Consent revoked or missing for tenant tenant2',
                    'webhook: consent event')
@@ -159,28 +155,14 @@ def main():
         quiet = hook.received('/accepted')
         check(not quiet, 'an output without events: got %d requests' % len(quiet))
         res = run.stop()
-        run = None
         check(res.rc == 0, 'siemfwd exit %s' % res.rc)
         log('  each event once per subscriber; none for outputs without events:')
-        ok = True
     finally:
         stop.set()
-        if run:
-            run.stop()
         hook.stop()
         smtp.stop()
-        emu.stop()
-        if ok and not os.environ.get('KEEP'):
-            import shutil
-            shutil.rmtree(root, ignore_errors=True)
-        else:
-            log('kept %s' % root)
-    return 0
 
 
 if __name__ == '__main__':
-    try:
-        sys.exit(main())
-    except L.E2EFailure as e:
-        print('FAIL: %s' % e, file=sys.stderr)
-        sys.exit(1)
+    sys.exit(L.run_scenarios([('1', 'raise_and_clear', s1_raise_and_clear)], sys.argv[1:],
+                             'events', {}))
