@@ -387,7 +387,6 @@ static void drain_outputs(struct sf_pipeline *p)
         sf_outrun_drain(&p->outs[i], deadline);
     for (size_t i = 0; i < p->nouts; i++)
         sf_outrun_stop(&p->outs[i], (int)p->cfg->shutdown_timeout_ms);
-    p->nouts_stopped = 1;
 }
 
 /* --once: is (tenant, output) complete, i.e. its cursor at the end of the

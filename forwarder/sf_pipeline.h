@@ -55,7 +55,6 @@ struct sf_pipeline {
     _Atomic int stop;             /* set by sf_pipeline_stop from the main thread */
     int64_t failed_cycles;
     int64_t started_ms;           /* when run began (stale-tenant events) */
-    int nouts_stopped;            /* outputs already flushed and destroyed */
 };
 
 /* Per-worker scratch: its own API client and format instances. */
