@@ -84,6 +84,21 @@ struct sf_output_conf {
     int line;
 };
 
+/* `cluster:` (DESIGN section 8). Absent: cluster.enabled == 0 and siemfwd
+ * runs alone with cursors in SQLite. */
+struct sf_cluster_conf {
+    int enabled;
+    char *brokers;        /* "host:port,host:port" (required) */
+    char *group;          /* consumer group id, default "siemfwd" */
+    char *tenants_topic;  /* default "siemfwd.tenants" */
+    char *cursors_topic;  /* default "siemfwd.cursors" */
+    int partitions;       /* P, default 128, 1..10000; fixed at topic creation */
+    char *instance_id;    /* owner id in cursor records; default "<hostname>-<pid>" */
+    char **prop_keys;     /* `properties:` passed to librdkafka (consumer and */
+    char **prop_vals;     /* producer), in file order; owned */
+    size_t n_props;
+};
+
 struct sf_config {
     char *file;           /* path given to sf_config_load */
     char *state_dir;      /* absolute */
@@ -112,6 +127,7 @@ struct sf_config {
     struct sf_output_conf *outputs;
     size_t n_outputs;
     struct sf_doc *doc;   /* owned: output nodes point into it */
+    struct sf_cluster_conf cluster;
 };
 
 /* Keys every output has, handled by the loader; an output type passes this
