@@ -2,7 +2,8 @@
  * hec, email, webhook, and http: for the Microsoft APIs): the same keys with
  * the same meaning everywhere, the deprecated bare keys mapped into it, and
  * the one "verification is OFF" warning. It does not open connections:
- * netconn (syslog) and libcurl (sf_curl_tls.h) apply what it binds.
+ * netconn (syslog), libcurl (sf_curl_tls.h) and librdkafka (the kafka
+ * output's ssl.* properties) apply what it binds.
  *
  * ca_file means "trust exactly these CAs instead of the system store", as
  * curl --cacert, OpenSSL, rsyslog and Fluent Bit read it: naming a CA
@@ -37,9 +38,9 @@ struct sf_tls_bind_opts {
     const char *legacy_ca_file; /* name of a deprecated bare key in parent
                                    holding a CA file ("ca_file"), or NULL */
     int legacy_ca_add;          /* that key meant "add to the system store" */
-    int no_server_name;         /* libcurl peers: server_name is refused
-                                   (libcurl takes SNI and the name to verify
-                                   from the URL) */
+    int no_server_name;         /* libcurl and librdkafka peers: server_name
+                                   is refused (they take SNI and the name to
+                                   verify from the URL or broker address) */
     int quiet;                  /* no "verification is OFF" warning: the
                                    caller warned of worse (plain http://) */
     const char *const *extra;   /* further keys the caller binds itself from

@@ -149,8 +149,9 @@ sf_err sf_tls_bind(const struct sf_node *parent, const char *path,
         char sp[300];
         snprintf(sp, sizeof(sp), "%s.server_name", kp);
         sf_conf_error(errs, sf_node_get(tls, "server_name"), sp, "server_name is not "
-                      "supported here: this peer is reached with libcurl, which sends and "
-                      "verifies the host of the URL; put that name in the URL");
+                      "supported here: this peer's client (libcurl, librdkafka) sends and "
+                      "verifies the host it connects to; put that name in the URL or "
+                      "brokers list");
         err = SF_ERR_CONFIG;
     }
     v = sf_node_get(tls, "verify");

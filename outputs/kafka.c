@@ -13,9 +13,9 @@
 
 #include "sf_clock.h"
 #include "sf_conf.h"
-#include "sf_conf.h"
 #include "sf_log.h"
 #include "sf_output.h"
+#include "sf_tls_conf.h"
 
 /* The message opaque carries the pipeline id as a pointer-sized integer. */
 _Static_assert(sizeof(void *) >= sizeof(uint64_t), "msg id must fit a pointer");
@@ -31,11 +31,13 @@ struct kconf {
     char *compression;
     long long delivery_timeout; /* ms */
     const struct sf_node *properties;
+    const struct sf_node *tls;  /* bound by sf_tls_bind into kafka.tlsc */
 };
 
 struct kafka {
     struct sf_output *o;       /* borrowed: the instance owning this ctx */
     struct kconf c;
+    struct sf_tls_conf tlsc;   /* owned: `tls:` (the one table, sf_tls_conf.h) */
     char *topic;               /* owned: topic name or template */
     int templated;             /* topic contains ${tenant} / ${tenant.name} */
     rd_kafka_conf_t *kconf;    /* owned: duplicated for every rd_kafka_new */
@@ -59,6 +61,9 @@ static const struct sf_conf_entry table[] = {
       "time a record may spend in librdkafka (retries included) before RETRY" },
     { "properties", SF_CT_NODE, NULL, offsetof(struct kconf, properties), 0, 0, NULL, 0,
       "librdkafka properties (mapping), applied after the keys above" },
+    { "tls", SF_CT_NODE, NULL, offsetof(struct kconf, tls), 0, 0, NULL, 0,
+      "TLS to the brokers (the common tls: keys; server_name is not supported): "
+      "security.protocol ssl and its ssl.* properties" },
     SF_CONF_END
 };
 
@@ -74,6 +79,13 @@ static const struct {
     { "compression.type", "set it with compression:" },
     { "message.timeout.ms", "set it with delivery_timeout:" },
     { "delivery.timeout.ms", "set it with delivery_timeout:" },
+};
+
+/* Properties `tls:` sets: refused in `properties:` when tls: is given, so a
+ * reader of the config sees one place that decides trust. */
+static const char *const tls_props[] = {
+    "ssl.ca.location", "ssl.certificate.location", "ssl.key.location",
+    "enable.ssl.certificate.verification", "ssl.endpoint.identification.algorithm",
 };
 
 /* ---- logging ---------------------------------------------------------- */
@@ -272,12 +284,39 @@ out:
     return err;
 }
 
+/* `tls:` as librdkafka properties: TLS to every broker, the CA file instead
+ * of the system store (ssl.ca.location), a client certificate, and
+ * verification of chain and host name unless verify: false. */
+static sf_err conf_tls(struct kafka *k, char *errstr, size_t errlen)
+{
+    const struct sf_tls_conf *t = &k->tlsc;
+
+    if (!k->c.tls)
+        return SF_OK;
+    if (conf_set(k->kconf, "security.protocol", "ssl", errstr, errlen) ||
+        (t->ca_file && conf_set(k->kconf, "ssl.ca.location", t->ca_file, errstr, errlen)) ||
+        (t->cert_file &&
+         conf_set(k->kconf, "ssl.certificate.location", t->cert_file, errstr, errlen)) ||
+        (t->key_file && conf_set(k->kconf, "ssl.key.location", t->key_file, errstr, errlen)) ||
+        conf_set(k->kconf, "enable.ssl.certificate.verification",
+                 t->verify ? "true" : "false", errstr, errlen) ||
+        conf_set(k->kconf, "ssl.endpoint.identification.algorithm",
+                 t->verify ? "https" : "none", errstr, errlen))
+        return SF_ERR_CONFIG;
+    return SF_OK;
+}
+
 /* Why a property may not be set (NULL if it may), given its value. */
-static const char *property_refused(const char *name, const char *value)
+static const char *property_refused(const struct kafka *k, const char *name,
+                                    const char *value)
 {
     for (size_t i = 0; i < sizeof(guarded) / sizeof(guarded[0]); i++)
         if (strcmp(name, guarded[i].prop) == 0)
             return guarded[i].why;
+    for (size_t i = 0; k->c.tls && i < sizeof(tls_props) / sizeof(tls_props[0]); i++)
+        if (strcmp(name, tls_props[i]) == 0)
+            return "set by tls: (ca_file, cert_file, key_file, verify); "
+                   "remove this property or the tls: block";
     if (strcmp(name, "enable.idempotence") == 0 && strcasecmp(value, "true") != 0)
         return "the kafka output always uses the idempotent producer "
                "(no duplicates or reordering on retries); remove this property";
@@ -302,7 +341,7 @@ static int property_set(struct kafka *k, const struct sf_node *key, const struct
         sf_conf_error(errs, key, kpath, "needs a value");
         return -1;
     }
-    if ((why = property_refused(key->str, value)) != NULL) {
+    if ((why = property_refused(k, key->str, value)) != NULL) {
         sf_conf_error(errs, key, kpath, "%s", why);
         return -1;
     }
@@ -365,6 +404,7 @@ static void kafka_free(struct kafka *k)
     if (k->kconf)
         rd_kafka_conf_destroy(k->kconf);
     sf_conf_release(table, &k->c);
+    sf_tls_release(&k->tlsc);
     free(k->topic);
     free(k);
 }
@@ -383,12 +423,22 @@ static sf_err kafka_init(struct sf_output *o, const struct sf_node *cfg, const c
         goto out;
     if ((err = topic_compile(k, path, errs)) != SF_OK)
         goto out;
+    if (k->c.tls) {
+        struct sf_tls_bind_opts to = { .who = o->name, .no_server_name = 1 };
+        if ((err = sf_tls_bind(cfg, path, &to, &k->tlsc, errs)) != SF_OK)
+            goto out;
+    }
     err = SF_ERR_NOMEM;
     if (!(k->kconf = rd_kafka_conf_new()))
         goto out;
     if ((err = conf_defaults(k, errstr, sizeof(errstr))) != SF_OK) {
         if (err == SF_ERR_CONFIG)
             sf_conf_error(errs, cfg, path, "%s", errstr);
+        goto out;
+    }
+    if ((err = conf_tls(k, errstr, sizeof(errstr))) != SF_OK) {
+        if (err == SF_ERR_CONFIG)
+            sf_conf_error(errs, k->c.tls, path, "tls: %s", errstr);
         goto out;
     }
     if ((err = conf_properties(k, path, errs)) != SF_OK)

@@ -502,6 +502,40 @@ static void test_config_errors(void **state)
     expect_init_error(f, "brokers: b:9092\ntopic: t\ncompression: brotli\n",
                       "test.yaml:3: outputs[2].compression: 'brotli' is not one of "
                       "none, gzip, snappy, lz4, zstd\n");
+    /* tls: the common table; librdkafka cannot override SNI, and trust is
+     * decided in one place. */
+    expect_init_error(f, "brokers: b:9092\ntopic: t\ntls:\n  server_name: k.example\n",
+                      "test.yaml:4: outputs[2].tls.server_name: server_name is not "
+                      "supported here: this peer's client (libcurl, librdkafka) sends and "
+                      "verifies the host it connects to; put that name in the URL or "
+                      "brokers list\n");
+    expect_init_error(f, "brokers: b:9092\ntopic: t\ntls:\n  verify: true\nproperties:\n"
+                         "  ssl.endpoint.identification.algorithm: none\n",
+                      "test.yaml:6: outputs[2].properties.ssl.endpoint.identification."
+                      "algorithm: set by tls: (ca_file, cert_file, key_file, verify); remove "
+                      "this property or the tls: block\n");
+}
+
+/* tls: really switches the producer to TLS: against the plaintext mock the
+ * handshake cannot succeed, so start's metadata round trip fails and names
+ * the brokers (without tls: the same cluster answers, see the tests above). */
+static void test_tls_block_speaks_tls(void **state)
+{
+    struct fx *f = *state;
+    struct sf_buf errs;
+    char yaml[512], errbuf[512];
+    sf_err err;
+
+    snprintf(yaml, sizeof(yaml),
+             "name: kout\ntype: kafka\nbrokers: \"%s\"\ntopic: t\ntls:\n  verify: false\n",
+             f->brokers);
+    sf_buf_init(&errs, 65536);
+    assert_int_equal(out_init(f, yaml, &errs), SF_OK);
+    sf_buf_free(&errs);
+    err = f->o.type->start(&f->o, errbuf, sizeof(errbuf));
+    assert_true(err == SF_ERR_TIMEOUT || err == SF_ERR_NETWORK);
+    assert_non_null(strstr(errbuf, "output kout: brokers "));
+    assert_non_null(strstr(errbuf, "metadata request failed"));
 }
 
 /* librdkafka checks property combinations only in rd_kafka_new: start
@@ -539,6 +573,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_bad_property_fails_init_with_file_line, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_config_errors, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_tls_block_speaks_tls, setup, teardown),
         cmocka_unit_test_setup_teardown(test_incompatible_properties_fail_start, setup, teardown),
     };
 
