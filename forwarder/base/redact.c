@@ -141,6 +141,43 @@ static sf_err add_b64(const unsigned char *s, size_t len, size_t shift, int url)
 }
 
 /* Caller holds the write lock. */
+/* The secret as a JSON string body: '"' and '\\' escaped, '/' escaped or
+ * not (json-c writes "\/"), control bytes as \u00XX (lower and upper hex
+ * are both common). Nothing to add when no byte needs escaping. */
+static sf_err add_json(const unsigned char *s, size_t len, int slash, int upper)
+{
+    static const char *const hexes[] = { "0123456789abcdef", "0123456789ABCDEF" };
+    const char *hex = hexes[upper];
+    char *out = malloc(len * 6 + 1);
+    size_t k = 0;
+    int changed = 0;
+    sf_err err;
+
+    if (!out)
+        return SF_ERR_NOMEM;
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = s[i];
+        if (c == '"' || c == '\\' || (slash && c == '/')) {
+            out[k++] = '\\';
+            out[k++] = (char)c;
+            changed = 1;
+        } else if (c < 0x20) {
+            out[k++] = '\\';
+            out[k++] = 'u';
+            out[k++] = '0';
+            out[k++] = '0';
+            out[k++] = hex[c >> 4];
+            out[k++] = hex[c & 15];
+            changed = 1;
+        } else {
+            out[k++] = (char)c;
+        }
+    }
+    err = changed ? add_form(out, k) : SF_OK;
+    free(out);
+    return err;
+}
+
 static sf_err add_all(const unsigned char *s, size_t len)
 {
     sf_err err = add_form((const char *)s, len);
@@ -162,6 +199,9 @@ static sf_err add_all(const unsigned char *s, size_t len)
     for (size_t shift = 0; shift < 3 && !err; shift++)
         for (int url = 0; url < 2 && !err; url++)
             err = add_b64(s, len, shift, url);
+    for (int slash = 0; slash < 2 && !err; slash++)
+        for (int upper = 0; upper < 2 && !err; upper++)
+            err = add_json(s, len, slash, upper);
     return err;
 }
 

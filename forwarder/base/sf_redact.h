@@ -1,8 +1,9 @@
 /* sf_redact.h - the one redactor (DESIGN.md §4 "Secrets"): a process-wide
  * registry of every known secret (client secrets, key passwords, HEC tokens,
  * SMTP passwords, webhook URLs) and the forms a server may echo them in:
- * raw, URL-encoded (%2B and %2b, space as + or %20) and base64 / base64url
- * at any byte alignment (so inside AUTH PLAIN "\0user\0password" or Basic
+ * raw, URL-encoded (%2B and %2b, space as + or %20), JSON-escaped (\" \\
+ * \/ \u00XX, as a server quoting it in a JSON error writes it) and base64 /
+ * base64url at any byte alignment (so inside AUTH PLAIN "\0user\0password" or Basic
  * "user:password" too). Any text a server sent back passes sf_redact before
  * it is logged or stored. Thread-safe: registration takes a write lock,
  * redaction a read lock. The registry copies what it is given and keeps it

@@ -89,6 +89,23 @@ static void test_raw_and_url_encoded_forms(void **state)
     assert_string_equal(buf, "nothing to see here");
 }
 
+/* A server quoting the secret inside a JSON error escapes it: the JSON
+ * forms are registered too. SECRET has a '/', which json-c writes as "\/". */
+static void test_json_escaped_forms(void **state)
+{
+    char buf[512];
+    (void)state;
+
+    assert_int_equal(sf_redact_add(SECRET), SF_OK);
+    assert_int_equal(sf_redact_add("pa\"ss\\wo\trd"), SF_OK);
+    snprintf(buf, sizeof(buf), "{\"error\":\"bad secret Sup3r+Secret\\/Value=42 x\"}");
+    sf_redact(buf, sizeof(buf));
+    assert_string_equal(buf, "{\"error\":\"bad secret ***\"}");
+    snprintf(buf, sizeof(buf), "{\"e\":\"pa\\\"ss\\\\wo\\u0009rd\"} {\"e\":\"pa\\\"ss\\\\wo\\u0009rd\"}");
+    sf_redact(buf, sizeof(buf));
+    assert_string_equal(buf, "{\"e\":\"***\"} {\"e\":\"***\"}");
+}
+
 static void test_base64_any_alignment(void **state)
 {
     char line[512];
@@ -333,6 +350,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup(test_raw_and_url_encoded_forms, reset),
+        cmocka_unit_test_setup(test_json_escaped_forms, reset),
         cmocka_unit_test_setup(test_base64_any_alignment, reset),
         cmocka_unit_test_setup(test_smtp_auth_plain, reset),
         cmocka_unit_test_setup(test_secret_across_a_cut, reset),
