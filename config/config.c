@@ -28,7 +28,7 @@ static const char *const output_types[] = {
     "syslog", "kafka", "hec", "file", "stdout", "email", "webhook", NULL
 };
 static const char *const root_sections[] = {
-    "metrics", "http", "tenant_defaults", "tenants", "formats", "outputs", NULL
+    "metrics", "http", "tenant_defaults", "tenants", "formats", "outputs", "cluster", NULL
 };
 
 static const char *const state_syncs[] = { "normal", "full", NULL };
@@ -440,6 +440,8 @@ static void load_root(struct cfg_loader *ld)
         load_outputs(ld, root);
     if (!ld->nomem)
         cfg_load_all_tenants(ld, root);
+    if (!ld->nomem)
+        cfg_load_cluster(ld, root);
 }
 
 /* text NULL: read the file at path; else parse text, named path in errors. */
@@ -493,6 +495,7 @@ void sf_config_free(struct sf_config *cfg)
     if (!cfg)
         return;
     cfg_free_tenants(cfg);
+    cfg_free_cluster(cfg);
     sf_tls_release(&cfg->http_tls);
     for (size_t i = 0; i < cfg->n_formats; i++)
         sf_conf_release(cfg_format_table, &cfg->formats[i]);
@@ -549,6 +552,7 @@ void sf_config_doc(struct sf_buf *out)
         { "formats[]", cfg_format_table },
         { "outputs[] (common keys; the rest depend on type)", cfg_output_table },
         { "outputs[].events (email and webhook)", cfg_events_table },
+        { "cluster", cfg_cluster_table },
     };
 
     for (size_t i = 0; i < sizeof(sections) / sizeof(sections[0]); i++) {

@@ -210,6 +210,38 @@ static void put_outputs(struct sf_buf *out, const struct sf_config *cfg)
     }
 }
 
+/* cluster: brokers as one list; properties as written in the file (never
+ * an expanded ${ENV} or file: value), masked where they look secret
+ * (sasl.password, ssl.key.password, ssl.key.pem). */
+static void put_cluster(struct sf_buf *out, const struct sf_config *cfg)
+{
+    const struct sf_cluster_conf *c = &cfg->cluster;
+    const struct sf_node *props;
+    struct cfg_cluster_bind b;
+
+    if (!c->enabled)
+        return;
+    sf_buf_adds(out, "cluster:\n  brokers: ");
+    put_str(out, c->brokers ? c->brokers : "");
+    sf_buf_addc(out, '\n');
+    cfg_cluster_view(cfg, &b);
+    put_table(out, cfg_cluster_table, &b, "  ", NULL, "brokers");
+    props = sf_node_get(sf_node_get(cfg->doc ? cfg->doc->root : NULL, "cluster"),
+                        "properties");
+    if (!props || props->type != SF_NODE_MAP || !props->n)
+        return;
+    sf_buf_adds(out, "  properties:\n");
+    for (size_t i = 0; i < props->n; i++) {
+        const char *key = props->keys[i]->str;
+        sf_buf_adds(out, "    ");
+        put_str(out, key);
+        sf_buf_adds(out, ": ");
+        put_node(out, props->items[i], secret_key(key) || strstr(key, "key.pem") ||
+                                           strstr(key, "oauthbearer.config"));
+        sf_buf_addc(out, '\n');
+    }
+}
+
 void sf_config_dump(const struct sf_config *cfg, struct sf_buf *out)
 {
     put_table(out, cfg_root_table, cfg, "", NULL, NULL);
@@ -226,4 +258,5 @@ void sf_config_dump(const struct sf_config *cfg, struct sf_buf *out)
             put_table(out, cfg_format_table, &cfg->formats[i], "    ", "  - ", NULL);
     }
     put_outputs(out, cfg);
+    put_cluster(out, cfg);
 }

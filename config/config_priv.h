@@ -58,4 +58,18 @@ void cfg_free_tenants(struct sf_config *cfg);
  * tenants_dir (sorted by name), then cfg_load_tenants. */
 void cfg_load_all_tenants(struct cfg_loader *ld, const struct sf_node *root);
 
+/* config_cluster.c: the `cluster:` section. The bind struct is what
+ * cfg_cluster_table binds (and the dump prints). */
+struct cfg_cluster_bind {
+    struct sf_strlist brokers;
+    char *group, *tenants_topic, *cursors_topic, *instance_id;
+    long long partitions;
+    const struct sf_node *properties;
+};
+extern const struct sf_conf_entry cfg_cluster_table[];
+void cfg_load_cluster(struct cfg_loader *ld, const struct sf_node *root);
+void cfg_free_cluster(struct sf_config *cfg);
+/* A view of cfg->cluster for the dump (borrows its strings; no brokers). */
+void cfg_cluster_view(const struct sf_config *cfg, struct cfg_cluster_bind *b);
+
 #endif
