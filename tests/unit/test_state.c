@@ -1,5 +1,6 @@
 /* test_state.c - cursor store: marks, dedup lookups, watermark moves only
- * forward, pruning, persistence across reopen, state_dir created 0700. */
+ * forward, pruning, persistence across reopen, state_dir created 0700;
+ * extra tables of other modules in the same siemfwd.db (state_sqlite.h). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -11,6 +12,7 @@
 #include <sys/stat.h>
 
 #include "sf_state.h"
+#include "state_sqlite.h"
 
 static char dir[256];
 
@@ -95,12 +97,61 @@ static void test_unwritable_dir(void **unused)
     assert_non_null(strstr(errbuf, "/proc/nonexistent/state"));
 }
 
+static sf_err insert_row(sqlite3 *db, void *opaque)
+{
+    (void)opaque;
+    return sqlite3_exec(db, "INSERT INTO extra(k, v) VALUES('flood', 7)", NULL, NULL,
+                        NULL) == SQLITE_OK ? SF_OK : SF_ERR_IO;
+}
+
+static sf_err read_row(sqlite3 *db, void *opaque)
+{
+    sqlite3_stmt *s = NULL;
+    sf_err err = SF_ERR_NOTFOUND;
+
+    if (sqlite3_prepare_v2(db, "SELECT v FROM extra WHERE k='flood'", -1, &s, NULL) ==
+        SQLITE_OK && sqlite3_step(s) == SQLITE_ROW) {
+        *(int *)opaque = sqlite3_column_int(s, 0);
+        err = SF_OK;
+    }
+    sqlite3_finalize(s);
+    return err;
+}
+
+static void test_extra_tables_share_db(void **unused)
+{
+    struct sf_state *st = NULL;
+    char errbuf[256];
+    int v = 0;
+    static const char sql[] = "CREATE TABLE IF NOT EXISTS extra (k TEXT PRIMARY KEY,"
+                              " v INTEGER NOT NULL);";
+
+    assert_int_equal(sf_state_open(dir, 0, &st, errbuf, sizeof(errbuf)), SF_OK);
+    assert_int_equal(sf_state_sqlite_schema(st, sql, errbuf, sizeof(errbuf)), SF_OK);
+    assert_int_equal(sf_state_sqlite_with_db(st, insert_row, NULL), SF_OK);
+    struct sf_seen item = { "x1", 10, 0 };
+    assert_int_equal(sf_state_mark(st, "fabrikam", "hec", &item, 1), SF_OK);
+    sf_state_close(st);
+
+    /* Survives a reopen, next to the cursors; a read-only handle reads it
+     * and cannot create tables. */
+    assert_int_equal(sf_state_open_readonly(dir, &st, errbuf, sizeof(errbuf)), SF_OK);
+    assert_int_equal(sf_state_sqlite_with_db(st, read_row, &v), SF_OK);
+    assert_int_equal(v, 7);
+    assert_int_equal(sf_state_seen(st, "fabrikam", "hec", "x1", 10), 1);
+    assert_int_equal(sf_state_sqlite_schema(st, "CREATE TABLE more (a);", errbuf,
+                                            sizeof(errbuf)), SF_ERR_IO);
+    assert_non_null(strstr(errbuf, "state: schema:"));
+    sf_state_close(st);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_cursor_lifecycle),
         cmocka_unit_test(test_backfill_start_does_not_slide),
         cmocka_unit_test(test_unwritable_dir),
+        cmocka_unit_test(test_extra_tables_share_db),
     };
     return cmocka_run_group_tests(tests, setup, NULL);
 }
