@@ -13,6 +13,7 @@
 #include "sf_clock.h"
 #include "sf_log.h"
 #include "sf_notify.h"
+#include "sf_portal_link.h"
 
 #define DIGEST_MAX_ITEMS 2000
 #define ANSWER_MAX 512
@@ -56,27 +57,14 @@ static void find_devices(json_object *rec, struct sf_notify_alert *a)
     }
 }
 
-/* alertWebUrl (Graph) carries tid=; the SIEM API's LinkToMTP and MDE
- * alerts get the portal's alert page, with tid= so the MSSP lands in the
- * right customer tenant. */
+/* alertWebUrl (Graph) or LinkToMTP (SIEM API), else the portal's alert
+ * page, with tid= (sf_portal_link.h, shared with the sources' view). */
 static void make_link(json_object *rec, struct sf_notify_alert *a)
 {
     const char *url = sf_rules_field(rec, "alertWebUrl");
-    size_t n;
 
-    if (!url)
-        url = sf_rules_field(rec, "LinkToMTP");
-    if (url && strncmp(url, "https://", 8) != 0)
-        url = NULL;
-    if (url)
-        snprintf(a->link, sizeof(a->link), "%s", url);
-    else if (a->id && a->tenant_id)
-        snprintf(a->link, sizeof(a->link), "https://security.microsoft.com/alerts/%s", a->id);
-    n = strlen(a->link);
-    if (n && a->tenant_id && !strstr(a->link, "tid=")
-        && n + strlen(a->tenant_id) + 5 < sizeof(a->link))
-        snprintf(a->link + n, sizeof(a->link) - n, "%stid=%s",
-                 strchr(a->link, '?') ? "&" : "?", a->tenant_id);
+    sf_portal_link(a->link, sizeof(a->link), url ? url : sf_rules_field(rec, "LinkToMTP"),
+                   a->id, a->tenant_id);
 }
 
 int sf_notify_extract(json_object *rec, const char *tenant, const char *tenant_id,
