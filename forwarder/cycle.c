@@ -1,6 +1,7 @@
 /* cycle.c - one poll cycle of one tenant: read the window behind the
- * slowest accepting output's position, and per page: dedup per output on
- * (alert id, lastUpdate) against the state store and what is in flight,
+ * slowest accepting output's position, and per page: the alert's view
+ * (sf_sources.h) once per alert, dedup per output on its (id, last update)
+ * against the state store and what is in flight,
  * render with the output's format, and hand each output its records; then
  * move on. Fetch never waits for an output: each output's runner delivers,
  * retries and moves its own cursor page by page (DESIGN §2, sf_outrun.h).
@@ -13,6 +14,7 @@
 #include "sf_pipeline.h"
 #include "sf_quarantine.h"
 #include "sf_rules.h"
+#include "sf_sources.h"
 
 struct out_cycle {
     struct sf_outrun *r;
@@ -36,6 +38,7 @@ struct cycle {
     size_t noc;
     int64_t overlap;
     struct sf_tenant_info info;
+    const char *source;          /* the tenant's source type name */
     int starved;                 /* every output stopped taking records mid-window */
     int stopped;                 /* shutdown cut the window short */
 };
@@ -156,8 +159,10 @@ static void page_reset(struct cycle *c, int64_t now)
 }
 
 /* The records of one alert for every output that should get it. */
-static sf_err route(struct cycle *c, json_object *alert, const char *id, int64_t lu)
+static sf_err route(struct cycle *c, json_object *alert, const struct sf_alert_view *v)
 {
+    const char *id = v->id;
+    int64_t lu = v->last_update_ms;
     struct sf_state *st = c->w->p->state;
     const char *tn = c->t->tc->name;
     sf_err err = SF_OK;
@@ -187,9 +192,10 @@ static sf_err on_page(void *opaque, json_object *alerts)
     c->t->fetched += n;
     for (size_t i = 0; i < n && !err; i++) {
         json_object *alert = json_object_array_get_idx(alerts, i);
-        const char *id;
-        int64_t lu;
-        if (sf_alert_key(c->t->ft.source, alert, &id, &lu) != 0) {
+        struct sf_alert_view v;
+        /* the view, once per alert: its id and last update are the dedup key */
+        sf_source_view(c->source, alert, &c->t->ft, &v);
+        if (!v.id || !v.last_update) {
             /* no dedup key: it cannot be tracked, so it is quarantined */
             for (size_t k = 0; k < c->noc; k++)
                 if (c->oc[k].active)
@@ -197,9 +203,9 @@ static sf_err on_page(void *opaque, json_object *alerts)
                                "alert without a usable id or last-update time");
             continue;
         }
-        if (lu > page_max)
-            page_max = lu;
-        err = route(c, alert, id, lu);
+        if (v.last_update_ms > page_max)
+            page_max = v.last_update_ms;
+        err = route(c, alert, &v);
     }
     if (err)
         return err;
@@ -297,7 +303,8 @@ static void cycle_free(struct cycle *c)
 sf_err sf_cycle_run(struct sf_worker *w, struct sf_tenant_rt *t, struct sf_fetch_status *st)
 {
     struct cycle c = { .w = w, .t = t, .ti = (size_t)(t - w->p->tenants),
-                       .overlap = t->tc->overlap_ms, .info = { t->tc->name, t->tc->tenant_id } };
+                       .overlap = t->tc->overlap_ms, .info = { t->tc->name, t->tc->tenant_id },
+                       .source = sf_source_name(t->ft.source) };
     int64_t now = sf_now_ms(), until = now - t->tc->settle_ms;
     sf_err err = SF_OK;
 

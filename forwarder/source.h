@@ -6,6 +6,7 @@
 
 #include <stdint.h>
 #include <json-c/json.h>
+#include "sf_alert_view.h"
 #include "sf_buf.h"
 #include "sf_fetch.h"
 #include "sf_http.h"
@@ -58,11 +59,31 @@ struct sf_source_type {
     sf_err (*window)(struct sf_fetch_ctx *fx, int64_t from_ms, int64_t until_ms);
     sf_err (*probe_url)(struct sf_fetch_ctx *fx, struct sf_buf *url);
     int (*key)(json_object *alert, const char **id, int64_t *ms);
+    /* Fill v (begun by sf_view_begin: tenant from t) from this API's
+     * schema; alert is a JSON object, untrusted. Ends with sf_view_finish. */
+    void (*view)(json_object *alert, const struct sf_fetch_tenant *t, struct sf_alert_view *v);
 };
 
 extern const struct sf_source_type sf_source_graph;
 extern const struct sf_source_type sf_source_mde;
 extern const struct sf_source_type sf_source_siem;
+
+/* sources.c: the registry. The type named name (any case), or NULL. */
+const struct sf_source_type *sf_source_type_of(const char *name);
+
+/* source_view.c: what the view() functions share. */
+/* A non-empty string member of obj without a NUL inside, or NULL. */
+const char *sf_view_str(json_object *obj, const char *key);
+/* Empty view: NULLs, last_update_ms -1, source and tenant (t may be NULL). */
+void sf_view_begin(struct sf_alert_view *v, const struct sf_source_type *type,
+                   const struct sf_fetch_tenant *t);
+/* The member key if it is an ISO-8601 time (its ms in *ms), else NULL. */
+const char *sf_view_time(json_object *alert, const char *key, int64_t *ms);
+/* Add a host name unless empty, already there (any case) or the list is full. */
+void sf_view_device(struct sf_alert_view *v, const char *name);
+/* Severity rank and the portal link (url: the API's own link, or NULL;
+ * link_id: the alert id the portal knows). */
+void sf_view_finish(struct sf_alert_view *v, const char *url, const char *link_id);
 
 /* fetch.c: shared by the sources. */
 /* Fill fx for t (defaults applied, real transport); resets st. */

@@ -48,6 +48,46 @@ static int graph_key(json_object *alert, const char **id, int64_t *ms)
     return sf_fetch_alert_key(alert, "id", "lastUpdateDateTime", id, ms);
 }
 
+/* Host names of the deviceEvidence items (deviceDnsName, else hostName). */
+static void graph_devices(json_object *alert, struct sf_alert_view *v)
+{
+    static const char dev[] = "deviceEvidence";
+    json_object *ev;
+
+    if (!json_object_object_get_ex(alert, "evidence", &ev) || !json_object_is_type(ev, json_type_array))
+        return;
+    for (size_t i = 0, n = json_object_array_length(ev); i < n; i++) {
+        json_object *e = json_object_array_get_idx(ev, i);
+        const char *type = sf_view_str(e, "@odata.type"), *name;
+        size_t tl = type ? strlen(type) : 0;
+        if (tl < sizeof(dev) - 1 || strcmp(type + tl - (sizeof(dev) - 1), dev) != 0)
+            continue;
+        name = sf_view_str(e, "deviceDnsName");
+        sf_view_device(v, name ? name : sf_view_str(e, "hostName"));
+    }
+}
+
+/* alerts_v2 schema (defender-api.md 3.3). */
+static void graph_view(json_object *alert, const struct sf_fetch_tenant *t,
+                       struct sf_alert_view *v)
+{
+    (void)t;
+    if (!v->tenant_id)
+        v->tenant_id = sf_view_str(alert, "tenantId");
+    v->id = sf_view_str(alert, "id");
+    v->last_update = sf_view_time(alert, "lastUpdateDateTime", &v->last_update_ms);
+    v->created = sf_view_time(alert, "createdDateTime", NULL);
+    v->severity = sf_view_str(alert, "severity");
+    v->status = sf_view_str(alert, "status");
+    v->category = sf_view_str(alert, "category");
+    v->title = sf_view_str(alert, "title");
+    v->description = sf_view_str(alert, "description");
+    v->service_source = sf_view_str(alert, "serviceSource");
+    v->detection_source = sf_view_str(alert, "detectionSource");
+    graph_devices(alert, v);
+    sf_view_finish(v, sf_view_str(alert, "alertWebUrl"), v->id);
+}
+
 static sf_err graph_probe_url(struct sf_fetch_ctx *fx, struct sf_buf *url)
 {
     return sf_fetch_url_base(url, fx->api_base, "/v1.0/security/alerts_v2?$top=1");
@@ -288,4 +328,5 @@ const struct sf_source_type sf_source_graph = {
     .window = graph_window,
     .probe_url = graph_probe_url,
     .key = graph_key,
+    .view = graph_view,
 };

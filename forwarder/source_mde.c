@@ -40,6 +40,27 @@ static int mde_key(json_object *alert, const char **id, int64_t *ms)
     return sf_fetch_alert_key(alert, "id", "lastUpdateTime", id, ms);
 }
 
+/* MDE /api/alerts schema (defender-api.md 3.2): one machine per alert;
+ * the portal link is built from the id (the API has none). */
+static void mde_view(json_object *alert, const struct sf_fetch_tenant *t,
+                     struct sf_alert_view *v)
+{
+    (void)t;
+    if (!v->tenant_id)
+        v->tenant_id = sf_view_str(alert, "aadTenantId");
+    v->id = sf_view_str(alert, "id");
+    v->last_update = sf_view_time(alert, "lastUpdateTime", &v->last_update_ms);
+    v->created = sf_view_time(alert, "alertCreationTime", NULL);
+    v->severity = sf_view_str(alert, "severity");
+    v->status = sf_view_str(alert, "status");
+    v->category = sf_view_str(alert, "category");
+    v->title = sf_view_str(alert, "title");
+    v->description = sf_view_str(alert, "description");
+    v->detection_source = sf_view_str(alert, "detectionSource");
+    sf_view_device(v, sf_view_str(alert, "computerDnsName"));
+    sf_view_finish(v, NULL, v->id);
+}
+
 static sf_err mde_probe_url(struct sf_fetch_ctx *fx, struct sf_buf *url)
 {
     return sf_fetch_url_base(url, fx->api_base, "/api/alerts?$top=1");
@@ -130,4 +151,5 @@ const struct sf_source_type sf_source_mde = {
     .window = mde_window,
     .probe_url = mde_probe_url,
     .key = mde_key,
+    .view = mde_view,
 };

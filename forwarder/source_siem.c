@@ -40,6 +40,30 @@ static int siem_key(json_object *alert, const char **id, int64_t *ms)
     return sf_fetch_alert_key(alert, "AlertId", "LastProcessedTimeUtc", id, ms);
 }
 
+/* SIEM API detection schema (defender-api.md 3.1). The id is the
+ * dedup key's (FullId, else AlertId); the portal knows the AlertId. No
+ * status: the API exports new detections only. */
+static void siem_view(json_object *alert, const struct sf_fetch_tenant *t,
+                      struct sf_alert_view *v)
+{
+    const char *alert_id = sf_view_str(alert, "AlertId"), *host;
+
+    (void)t;
+    v->id = sf_view_str(alert, "FullId");
+    if (!v->id)
+        v->id = alert_id;
+    v->last_update = sf_view_time(alert, "LastProcessedTimeUtc", &v->last_update_ms);
+    v->created = sf_view_time(alert, "AlertTime", NULL);
+    v->severity = sf_view_str(alert, "Severity");
+    v->category = sf_view_str(alert, "Category");
+    v->title = sf_view_str(alert, "AlertTitle");
+    v->description = sf_view_str(alert, "Description");
+    v->detection_source = sf_view_str(alert, "Source");
+    host = sf_view_str(alert, "ComputerDnsName");
+    sf_view_device(v, host ? host : sf_view_str(alert, "MachineName"));
+    sf_view_finish(v, sf_view_str(alert, "LinkToMTP"), alert_id);
+}
+
 static sf_err siem_probe_url(struct sf_fetch_ctx *fx, struct sf_buf *url)
 {
     /* Default window is the last 2 hours; limit=1 keeps the probe small. */
@@ -113,4 +137,5 @@ const struct sf_source_type sf_source_siem = {
     .window = siem_window,
     .probe_url = siem_probe_url,
     .key = siem_key,
+    .view = siem_view,
 };
