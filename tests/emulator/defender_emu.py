@@ -60,6 +60,11 @@ def parse_args(argv):
     a('--cert', help='server certificate (PEM); overrides --certdir')
     a('--key', help='server private key (PEM); overrides --certdir')
     a('--tenants', type=int, default=None, help='number of generated tenants tenant1..N')
+    a('--tenant-base', type=int, default=0, dest='tenant_base',
+      help='generated tenants are numbered BASE+1..BASE+N (several emulators, one tenant '
+           'space)')
+    a('--request-log-max', type=int, default=200000, dest='request_log_max',
+      help='API requests kept for GET /_emu/requests (200000; 0 = none)')
     a('--config', help='JSON file describing tenants and defaults (see README.md)')
     a('--alerts-per-tenant', type=int, dest='alerts', help='initial alerts per tenant (10)')
     a('--history', help='spread initial alerts over this past window (2h)')
@@ -185,7 +190,7 @@ def build_tenants(args):
         tenants.append(make_tenant(n, s, args.seed, conf_dir))
     count = args.tenants if args.tenants is not None else conf.get(
         'generate', 0 if conf.get('tenants') else 3)
-    for i in range(1, count + 1):
+    for i in range(args.tenant_base + 1, args.tenant_base + count + 1):
         tenants.append(make_tenant(i, dict(settings), args.seed, conf_dir))
     seen = set()
     for t in tenants:

@@ -117,6 +117,22 @@ def _json_body(body):
     return obj
 
 
+def _requests(emu, q):
+    """The alert-API request log: [[epoch_s, tenant_id, api, user_agent, status], ...]
+    in arrival order, optionally only of one tenant and from `since` (epoch s) on."""
+    if emu.requests is None:
+        raise ValueError('the request log is off (--request-log-max 0)')
+    tid = None
+    if q.get('tenant') not in (None, '', '*'):
+        tid = _targets(emu, q['tenant'])[0].id
+    since = float(q.get('since') or 0)
+    with emu.stats_lock:
+        rows = [list(r) for r in emu.requests if r[0] >= since and (tid is None or r[1] == tid)]
+        dropped = emu.requests.maxlen is not None and len(emu.requests) == emu.requests.maxlen
+    return {'now': round(time.time(), 3), 'full': dropped, 'count': len(rows),
+            'requests': rows}
+
+
 def handle(emu, method, parts, query, body):
     from emu_server import expected_view
     q = dict(urllib.parse.parse_qsl(query, keep_blank_values=True))
@@ -160,6 +176,8 @@ def handle(emu, method, parts, query, body):
                 return 200, {'tenant': t.id, 'stats': stats.get(t.id) or {}}
             return 200, {'uptime_s': round(time.time() - emu.started, 3), 'totals': totals,
                          'tenants': stats}
+        if method == 'GET' and route == 'requests':
+            return 200, _requests(emu, q)
         if method == 'POST' and route == 'stats/reset':
             with emu.stats_lock:
                 emu.stats.clear()

@@ -97,6 +97,10 @@ class Emulator:
         self.quota_lock = threading.Lock()
         self.quota = collections.defaultdict(collections.deque)
         self.jti_seen = set()
+        # (epoch s, tenant id, api, User-Agent, status) of every alert-API call, in
+        # order: who polled which tenant when (GET /_emu/requests)
+        keep = getattr(opts, 'request_log_max', 200000)
+        self.requests = collections.deque(maxlen=keep) if keep > 0 else None
 
     def find(self, key):
         return self.by_key.get((key or '').lower())
@@ -108,7 +112,7 @@ class Emulator:
                                    'tokens_issued': 0, 'token_errors': 0,
                                    'assertions': 0, 'jti_replays': 0,
                                    'alerts_served': 0, 'pages': 0, 'faults_served': {},
-                                   'user_agent': None}
+                                   'user_agent': None, 'agents': {}}
         return s
 
     def fault_served(self, tenant, kind):
@@ -130,6 +134,11 @@ class Emulator:
                 s['pages'] += 1
             if ua:
                 s['user_agent'] = ua
+            if api in ('graph', 'mde', 'siem'):
+                agent = ua or '-'
+                s['agents'][agent] = s['agents'].get(agent, 0) + 1
+                if self.requests is not None:
+                    self.requests.append((round(time.time(), 3), tid, api, agent, status))
             if token:
                 s['tokens_issued'] += 1
             if token_error:

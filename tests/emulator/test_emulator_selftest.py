@@ -659,6 +659,43 @@ def test_rate(certdir):
         check(emu.stop() == 0, 'clean exit on SIGTERM (rate emulator)')
 
 
+def test_request_log(certdir):
+    """--tenant-base numbers tenants after another emulator's; /_emu/requests and
+    stats.agents say which client polled which tenant when (cluster tests)."""
+    emu = Emu(certdir, ['--tenants', '2', '--tenant-base', '300', '--alerts-per-tenant', '2',
+                        '--client-id', CLIENT_ID, '--client-secret', SECRET])
+    try:
+        _, _, t = emu.get('/_emu/tenants')
+        names = [x['name'] for x in t['tenants']]
+        ids = [x['id'] for x in t['tenants']]
+        check(names == ['tenant301', 'tenant302'] and
+              ids[0] == '00000000-0000-0000-0000-000000000301', '--tenant-base: %s' % names)
+        t0 = time.time()
+        path = '/v1.0/security/alerts_v2?$top=1'
+        for tenant, agent, n in (('tenant301', 'node-a', 2), ('tenant302', 'node-b', 1),
+                                 ('tenant301', 'node-b', 1)):
+            tok = emu.token(tenant)
+            for _ in range(n):
+                st, _, _ = emu.get(path, tok, headers={'User-Agent': agent})
+                check(st == 200, 'request-log call %s %s' % (tenant, agent))
+        _, _, r = emu.get('/_emu/requests?since=%f' % (t0 - 1))
+        rows = [(x[1][-3:], x[2], x[3], x[4]) for x in r['requests']]
+        check(rows == [('301', 'graph', 'node-a', 200)] * 2 + [
+            ('302', 'graph', 'node-b', 200), ('301', 'graph', 'node-b', 200)],
+            '/_emu/requests lists API calls in order with agent and status: %s' % rows)
+        check(all(t0 - 1 <= x[0] <= r['now'] for x in r['requests']),
+              '/_emu/requests times are epoch seconds')
+        _, _, r = emu.get('/_emu/requests?tenant=tenant302')
+        check(r['count'] == 1 and r['requests'][0][3] == 'node-b', '/_emu/requests?tenant=')
+        _, _, r = emu.get('/_emu/requests?since=%f' % (time.time() + 60))
+        check(r['count'] == 0, '/_emu/requests?since= in the future: none')
+        _, _, st = emu.get('/_emu/stats?tenant=tenant301')
+        check(st['stats']['agents'] == {'node-a': 2, 'node-b': 1},
+              'stats.agents counts calls per User-Agent: %s' % st['stats'].get('agents'))
+    finally:
+        check(emu.stop() == 0, 'clean exit on SIGTERM (request-log emulator)')
+
+
 def test_scale(certdir):
     emu = Emu(certdir, ['--tenants', '1000', '--alerts-per-tenant', '10', '--latency-ms', '20'])
     errors, done = [], [0]
@@ -738,6 +775,7 @@ def main():
         rc = emu.stop()
         check(rc == 0, 'clean exit on SIGTERM (rc=%s)' % rc)
     test_rate(certdir)
+    test_request_log(certdir)
     if '--scale' in sys.argv:
         test_scale(certdir)
     if not keep:
