@@ -2,7 +2,10 @@
  * default) on 127.0.0.1, prints "READY bootstrap=<servers>", serves until
  * stdin reaches EOF or SIGTERM/SIGINT, then reads every message of the
  * --topic names (or ^regex) from the beginning and writes "key<TAB>value"
- * lines to --dump. Does not check what it reads (the calling test does).
+ * lines to --dump. Named topics are created before READY, with --partitions
+ * partitions or NAME:P (cluster tests pre-create their tenants and cursors
+ * topics: the mock ignores topic configs and times out on CreateTopics
+ * with configs). Does not check what it reads (the calling test does).
  * Owns the cluster, the consumer and the dump file. */
 #include <errno.h>
 #include <poll.h>
@@ -23,7 +26,8 @@
 struct opts {
     int brokers;
     int partitions;
-    const char *topics[MAX_TOPICS];
+    const char *topics[MAX_TOPICS];   /* names without ":P" */
+    int topic_parts[MAX_TOPICS];      /* P from NAME:P, else 0 (--partitions) */
     int ntopics;
     const char *dump;
 };
@@ -46,8 +50,9 @@ static void on_signal(int sig)
 static void usage(void)
 {
     fprintf(stderr, "usage: kafka_mock [--brokers N] [--partitions N] "
-            "[--topic NAME|^REGEX]... [--dump FILE]\n"
-            "  prints READY bootstrap=<servers>; on stdin EOF or SIGTERM dumps every\n"
+            "[--topic NAME[:P]|^REGEX]... [--dump FILE]\n"
+            "  creates the named topics (P partitions, default --partitions), prints\n"
+            "  READY bootstrap=<servers>; on stdin EOF or SIGTERM dumps every\n"
             "  message of the topics as key<TAB>value lines to FILE and exits\n");
 }
 
@@ -55,7 +60,8 @@ static int parse_args(int argc, char **argv, struct opts *o)
 {
     *o = (struct opts){ .brokers = 3, .partitions = 4 };
     for (int i = 1; i < argc; i++) {
-        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        const char *a = argv[i];
+        char *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (!v) {
             usage();
             return -1;
@@ -66,9 +72,18 @@ static int parse_args(int argc, char **argv, struct opts *o)
             o->partitions = atoi(v);
         else if (strcmp(a, "--dump") == 0)
             o->dump = v;
-        else if (strcmp(a, "--topic") == 0 && o->ntopics < MAX_TOPICS)
+        else if (strcmp(a, "--topic") == 0 && o->ntopics < MAX_TOPICS) {
+            char *colon = v[0] != '^' ? strrchr(v, ':') : NULL;
+            if (colon) {
+                *colon = '\0';   /* argv is ours to change */
+                o->topic_parts[o->ntopics] = atoi(colon + 1);
+                if (o->topic_parts[o->ntopics] < 1) {
+                    usage();
+                    return -1;
+                }
+            }
             o->topics[o->ntopics++] = v;
-        else {
+        } else {
             usage();
             return -1;
         }
@@ -308,7 +323,9 @@ int main(int argc, char **argv)
     int rf = o.brokers < 3 ? o.brokers : 3;
     for (int i = 0; i < o.ntopics; i++)
         if (o.topics[i][0] != '^' &&
-            rd_kafka_mock_topic_create(mc, o.topics[i], o.partitions, rf) != 0)
+            rd_kafka_mock_topic_create(mc, o.topics[i],
+                                       o.topic_parts[i] ? o.topic_parts[i] : o.partitions,
+                                       rf) != 0)
             fprintf(stderr, "kafka_mock: cannot create topic %s\n", o.topics[i]);
     char *bootstrap = strdup(rd_kafka_mock_cluster_bootstraps(mc));
     printf("READY bootstrap=%s\n", bootstrap ? bootstrap : "");
