@@ -28,7 +28,9 @@ static const char run_usage[] =
     "        output acknowledged everything read; else exit 1 naming each tenant\n"
     "        and output left behind.\n"
     "SIGINT/SIGTERM: stop fetching, drain and flush the outputs, commit cursors.\n"
-    "SIGHUP: re-read the config; an invalid one is reported and the old one kept.\n";
+    "SIGHUP: re-read the config; an invalid one is reported and the old one kept.\n"
+    "With a cluster: section the instance joins the group and polls only the tenants\n"
+    "assigned to it (--once is refused); unreachable brokers: exit 1.\n";
 
 /* Load and check the config; prints errors. NULL on failure. */
 struct sf_config *sf_cli_load_config(const char *path, int *rc);
@@ -80,13 +82,18 @@ static void apply_logging(const struct sf_config *cfg)
     sf_log_setup(level, cfg->log_format && strcmp(cfg->log_format, "json") == 0);
 }
 
-static int runner_start(struct runner *r, struct sf_config *cfg, int once, struct sf_metrics *m)
+/* 0, or -1 (logged); *why (may be NULL) gets the pipeline's error. */
+static int runner_start(struct runner *r, struct sf_config *cfg, int once, struct sf_metrics *m,
+                        sf_err *why)
 {
     char errbuf[2048] = "";
     memset(r, 0, sizeof(*r));
     r->cfg = cfg;
     apply_logging(cfg);
-    if (sf_pipeline_new(cfg, once, &r->p, errbuf, sizeof(errbuf)) != SF_OK) {
+    sf_err err = sf_pipeline_new(cfg, once, &r->p, errbuf, sizeof(errbuf));
+    if (why)
+        *why = err;
+    if (err != SF_OK) {
         sf_error(NULL, NULL, "%s", errbuf);
         return -1;
     }
@@ -123,14 +130,14 @@ static void reload(struct runner *r, const char *path, int once, struct sf_metri
     }
     struct sf_config *old = r->cfg;
     runner_stop(r, m);
-    if (runner_start(r, cfg, once, m) == 0) {
+    if (runner_start(r, cfg, once, m, NULL) == 0) {
         sf_config_free(old);
         sf_info(NULL, NULL, "reload: running with the new configuration");
         return;
     }
     sf_error(NULL, NULL, "reload: the new configuration cannot start; back to the old one");
     sf_config_free(cfg);
-    if (runner_start(r, old, once, m) != 0)
+    if (runner_start(r, old, once, m, NULL) != 0)
         sf_error(NULL, NULL, "reload: the old configuration cannot start either");
 }
 
@@ -184,6 +191,13 @@ int sf_cmd_run(int argc, char **argv)
     struct sf_config *cfg = sf_cli_load_config(path, &rc);
     if (!cfg)
         return rc;
+    if (once && cfg->cluster.enabled) {
+        fprintf(stderr, "siemfwd: run --once is not available in cluster mode (%s has a "
+                "cluster: section): this instance's tenants change with every rebalance, so "
+                "a pass over them has no clear end; run without --once\n", path);
+        sf_config_free(cfg);
+        return SF_EXIT_USAGE;
+    }
 
     /* every thread inherits the mask; only the main thread takes signals */
     sigset_t set;
@@ -203,10 +217,12 @@ int sf_cmd_run(int argc, char **argv)
         return SF_EXIT_USAGE;
     }
     struct runner r;
-    if (runner_start(&r, cfg, once, m) != 0) {
+    sf_err why = SF_OK;
+    if (runner_start(&r, cfg, once, m, &why) != 0) {
         sf_metrics_stop(m);
         sf_config_free(cfg);
-        return SF_EXIT_USAGE;
+        /* cluster: brokers unreachable is a failure to run, not a usage error */
+        return why == SF_ERR_NETWORK ? SF_EXIT_FAIL : SF_EXIT_USAGE;
     }
     rc = signal_loop(&r, path, once, m, &set);
     sf_metrics_stop(m);

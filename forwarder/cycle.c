@@ -218,9 +218,9 @@ static sf_err on_page(void *opaque, json_object *alerts)
             hand(c, &c->oc[k], page_max);
         fed |= c->oc[k].active;
     }
-    if (c->w->p->stop) {
+    if (c->w->p->stop || !sf_pipeline_tenant_live(c->w->p, c->ti)) {
         c->stopped = 1;
-        return SF_ERR_STOPPED; /* shutting down: what was handed stays handed */
+        return SF_ERR_STOPPED; /* shutting down, or (cluster) no longer ours */
     }
     if (!fed) {
         c->starved = 1;

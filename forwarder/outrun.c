@@ -164,6 +164,13 @@ sf_err sf_outrun_submit(struct sf_outrun *r, size_t ti, int64_t until, struct sf
     struct sf_outbatch *b = NULL;
     struct sf_ledger_page *pg;
 
+    pthread_mutex_lock(&r->mu);
+    int fenced = r->pairs[ti].fenced;
+    pthread_mutex_unlock(&r->mu);
+    if (fenced) { /* cluster: not ours any more; another instance reads it */
+        sf_buf_reset(buf);
+        return SF_OK;
+    }
     if (n && !(b = batch_new(ti, buf, msgs, n)))
         return SF_ERR_NOMEM;
     pthread_mutex_lock(&r->mu);
@@ -202,6 +209,66 @@ void sf_outrun_pair(struct sf_outrun *r, size_t ti, struct sf_outpair_view *v)
     pthread_mutex_unlock(&r->mu);
 }
 
+/* Drop pair ti's batches that are not in a round (every record queued or
+ * settled); returns how many of its batches remain. r->mu held. */
+static size_t drop_pair(struct sf_outrun *r, size_t ti)
+{
+    struct sf_outbatch **pp = &r->head, *last = NULL;
+    uint64_t bytes = r->stats.queued_bytes;
+    size_t left = 0;
+    while (*pp) {
+        struct sf_outbatch *b = *pp;
+        int busy = 0;
+        for (size_t i = 0; b->ti == ti && i < b->n; i++)
+            busy |= b->st[i] == REC_SENDING || b->st[i] == REC_ANSWERED;
+        if (b->ti != ti || busy) {
+            left += b->ti == ti;
+            last = b;
+            pp = &b->next;
+            continue;
+        }
+        for (size_t i = 0; i < b->n; i++)
+            r->queued -= b->st[i] == REC_QUEUED;
+        *pp = b->next;
+        bytes -= b->bytes;
+        batch_free(b);
+    }
+    r->tail = last;
+    set_queued_stats(r, bytes);
+    return left;
+}
+
+void sf_outrun_fence(struct sf_outrun *r, size_t ti)
+{
+    if (!r->inited || ti >= r->npairs)
+        return;
+    pthread_mutex_lock(&r->mu);
+    r->pairs[ti].fenced = 1;
+    r->pairs[ti].dirty = 0;
+    size_t left = drop_pair(r, ti);
+    pthread_mutex_unlock(&r->mu);
+    if (left)
+        sf_debug(r->pairs[ti].tenant, r->out.name, "fenced; %zu pages still in a round", left);
+}
+
+int sf_outrun_adopt(struct sf_outrun *r, size_t ti)
+{
+    if (!r->inited || ti >= r->npairs)
+        return 0;
+    pthread_mutex_lock(&r->mu);
+    struct sf_outpair *pr = &r->pairs[ti];
+    int rc = 0;
+    if (drop_pair(r, ti)) {
+        rc = -1;
+    } else {
+        if (pr->attached)
+            sf_ledger_free(&pr->l);
+        pr->attached = pr->dirty = pr->fenced = 0;
+    }
+    pthread_mutex_unlock(&r->mu);
+    return rc;
+}
+
 /* ------------------------------------------------------------------ */
 /* the thread */
 
@@ -220,6 +287,8 @@ static void advance_all(struct sf_outrun *r)
     size_t n = 0;
     for (size_t ti = 0; ti < r->npairs; ti++) {
         struct sf_outpair *pr = &r->pairs[ti];
+        if (pr->fenced)
+            pr->dirty = 0; /* cluster: its cursor is another instance's now */
         if (!pr->dirty)
             continue;
         pr->dirty = 0;

@@ -8,6 +8,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "sf_cluster.h"
 #include "sf_events.h"
 #include "sf_log.h"
 #include "sf_pipeline.h"
@@ -177,6 +178,81 @@ static sf_err setup_workers(struct sf_pipeline *p, char *errbuf, size_t errlen)
     return SF_OK;
 }
 
+/* ---- cluster hooks (sf_cluster.h), on the cluster's thread ------------ */
+
+static int hook_settled(void *opaque, size_t ti)
+{
+    struct sf_pipeline *p = opaque;
+    struct sf_tenant_rt *t = &p->tenants[ti];
+    pthread_mutex_lock(&p->mu);
+    int busy = t->busy;
+    pthread_mutex_unlock(&p->mu);
+    if (busy)
+        return 0;
+    for (size_t k = 0; k < t->nouts; k++) {
+        struct sf_outrun *r = &p->outs[t->outs[k]];
+        struct sf_outpair_view v;
+        if (!r->inited || !r->running)
+            continue; /* stopped (shutdown): nothing more will settle */
+        sf_outrun_pair(r, ti, &v);
+        if (v.attached && (v.open || v.committed < v.position))
+            return 0;
+    }
+    return 1;
+}
+
+static void hook_fence(void *opaque, size_t ti)
+{
+    struct sf_pipeline *p = opaque;
+    struct sf_tenant_rt *t = &p->tenants[ti];
+    for (size_t k = 0; k < t->nouts; k++)
+        sf_outrun_fence(&p->outs[t->outs[k]], ti);
+}
+
+static int hook_adopt(void *opaque, size_t ti)
+{
+    struct sf_pipeline *p = opaque;
+    struct sf_tenant_rt *t = &p->tenants[ti];
+    int rc = 0;
+    pthread_mutex_lock(&p->mu);
+    int busy = t->busy;
+    pthread_mutex_unlock(&p->mu);
+    if (busy)
+        return -1; /* a cycle of a fenced past is still running */
+    for (size_t k = 0; k < t->nouts; k++)
+        rc |= sf_outrun_adopt(&p->outs[t->outs[k]], ti);
+    return rc ? -1 : 0;
+}
+
+int sf_pipeline_tenant_live(struct sf_pipeline *p, size_t ti)
+{
+    return !p->cluster || sf_cluster_may_run(p->cluster, ti);
+}
+
+static sf_err setup_cluster(struct sf_pipeline *p, char *errbuf, size_t errlen)
+{
+    const struct sf_cluster_hooks hooks = { p, hook_settled, hook_fence, hook_adopt };
+    if (!p->cfg->cluster.enabled)
+        return SF_OK;
+    if (p->once) {
+        sf_errf(errbuf, errlen, "run --once is not available in cluster mode (%s has a "
+                "cluster: section): which tenants are this instance's changes with every "
+                "rebalance, so a pass over them has no clear end; run without --once",
+                p->cfg->file);
+        return SF_ERR_CONFIG;
+    }
+    p->tids = calloc(p->ntenants ? p->ntenants : 1, sizeof(*p->tids));
+    p->tnames = calloc(p->ntenants ? p->ntenants : 1, sizeof(*p->tnames));
+    if (!p->tids || !p->tnames)
+        return SF_ERR_NOMEM;
+    for (size_t i = 0; i < p->ntenants; i++) {
+        p->tids[i] = p->tenants[i].tc->tenant_id;
+        p->tnames[i] = p->tenants[i].tc->name;
+    }
+    return sf_cluster_new(p->cfg, p->tids, p->tnames, p->ntenants, &hooks, NULL, &p->cluster,
+                          errbuf, errlen);
+}
+
 sf_err sf_pipeline_new(const struct sf_config *cfg, int once, struct sf_pipeline **out,
                        char *errbuf, size_t errlen)
 {
@@ -211,6 +287,8 @@ sf_err sf_pipeline_new(const struct sf_config *cfg, int once, struct sf_pipeline
         err = setup_tenants(p, errbuf, errlen);
     if (!err)
         err = setup_workers(p, errbuf, errlen);
+    if (!err)
+        err = setup_cluster(p, errbuf, errlen);
     if (err) {
         if (!errbuf[0])
             sf_errf(errbuf, errlen, "%s", sf_strerror(err));
@@ -246,6 +324,8 @@ static void reschedule(struct sf_pipeline *p, struct sf_tenant_rt *t, sf_err err
 
     if (p->stop && err)
         return; /* cut short by shutdown: not a failure */
+    if (err == SF_ERR_STOPPED && !sf_pipeline_tenant_live(p, (size_t)(t - p->tenants)))
+        return; /* cluster: no longer ours (revoked, lost) mid-cycle: not a failure */
     t->runs++;
     if (!err && st->msg[0]) /* a warning the fetch stage could work around */
         sf_warn(name, NULL, "%s", st->msg);
@@ -320,7 +400,7 @@ static struct sf_tenant_rt *pick(struct sf_pipeline *p, int64_t now, int64_t *wa
         if (t->done)
             continue;
         *all_done = 0;
-        if (t->busy)
+        if (t->busy || !sf_pipeline_tenant_live(p, i))
             continue;
         if (t->next_due_ms <= now) {
             if (!best || t->next_due_ms < best->next_due_ms)
@@ -438,6 +518,10 @@ sf_err sf_pipeline_run(struct sf_pipeline *p)
     p->started_ms = sf_now_ms();
     if (start_outputs(p) != SF_OK || sf_events_new(p, &events) != SF_OK)
         return SF_ERR_INTERNAL;
+    if (p->cluster && sf_cluster_start(p->cluster) != SF_OK) {
+        sf_events_free(events);
+        return SF_ERR_INTERNAL;
+    }
     sf_events_start(events);
     sf_info(NULL, NULL, "running: %zu tenants, %zu outputs, %zu workers%s", p->ntenants,
             p->nouts, p->nworkers, p->once ? " (one pass)" : "");
@@ -452,6 +536,7 @@ sf_err sf_pipeline_run(struct sf_pipeline *p)
         pthread_join(p->workers[i].thread, NULL);
     sf_events_free(events); /* its last look's events are drained too */
     drain_outputs(p);
+    sf_cluster_stop(p->cluster); /* leave the group: release what settled */
     sf_progress_stop(&progress);
     uint64_t fetched = 0, delivered = 0, quarantined = 0;
     size_t failed = 0;
@@ -487,6 +572,9 @@ void sf_pipeline_free(struct sf_pipeline *p)
 {
     if (!p)
         return;
+    sf_cluster_free(p->cluster); /* its hooks use the outputs: first */
+    free(p->tids);
+    free(p->tnames);
     for (size_t i = 0; i < p->nworkers; i++) {
         struct sf_worker *w = &p->workers[i];
         sf_api_client_free(w->api);

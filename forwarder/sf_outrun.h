@@ -35,6 +35,8 @@ struct sf_outpair {
                                     cursor minus this are pruned */
     int attached;                /* l initialised from the stored cursor */
     int dirty;                   /* settled pages may let the cursor advance */
+    int fenced;                  /* cluster: no longer this instance's tenant; its
+                                    cursor stays put, new pages are dropped */
 };
 
 struct sf_outrun {
@@ -118,6 +120,15 @@ void sf_outrun_stop(struct sf_outrun *r, int timeout_ms);
 /* Stop (timeout 0) and free the queue and ledgers. */
 void sf_outrun_release(struct sf_outrun *r);
 void sf_outrun_last_error(struct sf_outrun *r, char *buf, size_t n);
+
+/* Cluster mode. Fence pair ti: drop its records waiting in the queue (those
+ * in the round in flight finish, but no cursor of ti moves any more) and
+ * drop pages handed later. */
+void sf_outrun_fence(struct sf_outrun *r, size_t ti);
+/* Make pair ti usable again from the stored cursor (forget the in-memory
+ * position and ledger). 0 done; -1 while records of ti are still queued in
+ * a round (try again shortly). */
+int sf_outrun_adopt(struct sf_outrun *r, size_t ti);
 
 
 #endif

@@ -32,6 +32,7 @@ struct sf_tenant_rt {
 };
 
 struct sf_worker;
+struct sf_cluster;
 
 struct sf_pipeline {
     const struct sf_config *cfg;
@@ -55,6 +56,8 @@ struct sf_pipeline {
     _Atomic int stop;             /* set by sf_pipeline_stop from the main thread */
     int64_t failed_cycles;
     int64_t started_ms;           /* when run began (stale-tenant events) */
+    struct sf_cluster *cluster;   /* cluster mode: which tenants are ours; NULL alone */
+    const char **tids, **tnames;  /* cluster: tenant ids and names, pipeline order */
 };
 
 /* Per-worker scratch: its own API client and format instances. */
@@ -73,6 +76,10 @@ sf_err sf_pipeline_new(const struct sf_config *cfg, int once, struct sf_pipeline
  * acknowledge everything read (each named in the log). */
 sf_err sf_pipeline_run(struct sf_pipeline *p);
 void sf_pipeline_stop(struct sf_pipeline *p);
+/* 1 when tenant ti may be fetched and delivered now: always without a
+ * cluster; in cluster mode while it is assigned here and the consumer loop
+ * is alive (sf_cluster_may_run). A cycle stops between pages when not. */
+int sf_pipeline_tenant_live(struct sf_pipeline *p, size_t ti);
 void sf_pipeline_free(struct sf_pipeline *p);
 
 /* One cycle for one tenant (cycle.c). Returns the fetch outcome. */
