@@ -34,17 +34,6 @@ static void sleep_ms(int ms)
     nanosleep(&ts, NULL);
 }
 
-static void log_cb(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
-{
-    (void)rk;
-    if (level <= 3)
-        sf_error(NULL, NULL, "cluster: kafka %s: %s", fac, buf);
-    else if (level <= 4)
-        sf_warn(NULL, NULL, "cluster: kafka %s: %s", fac, buf);
-    else
-        sf_debug(NULL, NULL, "cluster: kafka %s: %s", fac, buf);
-}
-
 /* ---- which tenants ---------------------------------------------------- */
 
 /* "p1,p2,..." of the tenants topic's partitions in parts, and the tenants
@@ -390,7 +379,7 @@ sf_err sf_cluster_new(const struct sf_config *cfg, const char *const *tenant_ids
         c->names[ti] = names[ti];
         atomic_store(&c->owned_from[ti], -1);
     }
-    if ((err = sf_cluster_consumer(c, log_cb, rebalance_cb, errbuf, errlen)) != SF_OK)
+    if ((err = sf_cluster_consumer(c, rebalance_cb, errbuf, errlen)) != SF_OK)
         goto fail;
     if ((err = sf_cluster_topics(c, errbuf, errlen)) != SF_OK)
         goto fail;

@@ -92,6 +92,10 @@ sf_err sf_cluster_drift_new(struct sf_cluster *c, char *errbuf, size_t errlen)
     }
     rd_kafka_conf_set(pc, "linger.ms", "0", why, sizeof(why));
     rd_kafka_conf_set(pc, "message.timeout.ms", "10000", why, sizeof(why));
+    /* assign() only, never joins: the group id is only a name librdkafka wants */
+    char gid[300];
+    snprintf(gid, sizeof(gid), "%s.drift.%s", c->cfg->cluster.group, c->cfg->cluster.instance_id);
+    rd_kafka_conf_set(rc, "group.id", gid, why, sizeof(why));
     rd_kafka_conf_set(rc, "enable.partition.eof", "false", why, sizeof(why));
     rd_kafka_conf_set(rc, "enable.auto.commit", "false", why, sizeof(why));
     if (!(d->prod = rd_kafka_new(RD_KAFKA_PRODUCER, pc, why, sizeof(why)))) {

@@ -45,10 +45,11 @@ struct sf_cluster {
  * cluster.properties (errors name FILE:LINE: cluster.properties.KEY), and
  * c->heartbeat_ms / session_ms / alive_ms from it. */
 sf_err sf_cluster_consumer(struct sf_cluster *c,
-                           void (*log_cb)(const rd_kafka_t *, int, const char *, const char *),
                            void (*rebalance_cb)(rd_kafka_t *, rd_kafka_resp_err_t,
                                                 rd_kafka_topic_partition_list_t *, void *),
                            char *errbuf, size_t errlen);
+/* librdkafka's log lines into siemfwd's log ("cluster: kafka FAC: ..."). */
+void sf_cluster_log_cb(const rd_kafka_t *rk, int level, const char *fac, const char *buf);
 /* A conf with bootstrap.servers, client.id and cluster.properties applied
  * (for the other handles: drift producer and reader). NULL + errbuf. */
 rd_kafka_conf_t *sf_cluster_conf_new(const struct sf_cluster *c, char *errbuf, size_t errlen);

@@ -14,6 +14,18 @@
 #define METADATA_TIMEOUT_MS 10000
 #define CREATE_TIMEOUT_MS 15000
 
+void sf_cluster_log_cb(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
+{
+    (void)rk;
+    /* CONFWARN: a consumer property on the drift producer, or the reverse */
+    if (level <= 3)
+        sf_error(NULL, NULL, "cluster: kafka %s: %s", fac, buf);
+    else if (level <= 4 && strcmp(fac, "CONFWARN") != 0)
+        sf_warn(NULL, NULL, "cluster: kafka %s: %s", fac, buf);
+    else
+        sf_debug(NULL, NULL, "cluster: kafka %s: %s", fac, buf);
+}
+
 static int set(rd_kafka_conf_t *conf, const char *name, const char *value, char *errbuf,
                size_t errlen)
 {
@@ -59,6 +71,7 @@ rd_kafka_conf_t *sf_cluster_conf_new(const struct sf_cluster *c, char *errbuf, s
         return NULL;
     }
     snprintf(client, sizeof(client), "siemfwd-%s", c->cfg->cluster.instance_id);
+    rd_kafka_conf_set_log_cb(conf, sf_cluster_log_cb);
     if (set(conf, "bootstrap.servers", c->cfg->cluster.brokers, errbuf, errlen) ||
         set(conf, "client.id", client, errbuf, errlen) ||
         set(conf, "socket.keepalive.enable", "true", errbuf, errlen) ||
@@ -79,7 +92,6 @@ static int64_t conf_ms(rd_kafka_conf_t *conf, const char *name, int64_t def)
 }
 
 sf_err sf_cluster_consumer(struct sf_cluster *c,
-                           void (*log_cb)(const rd_kafka_t *, int, const char *, const char *),
                            void (*rebalance_cb)(rd_kafka_t *, rd_kafka_resp_err_t,
                                                 rd_kafka_topic_partition_list_t *, void *),
                            char *errbuf, size_t errlen)
@@ -110,7 +122,7 @@ sf_err sf_cluster_consumer(struct sf_cluster *c,
     c->session_ms = conf_ms(conf, "session.timeout.ms", 45000);
     c->alive_ms = 2 * c->heartbeat_ms;
     c->load_timeout_ms = c->session_ms > 10000 ? (long)c->session_ms : 10000;
-    rd_kafka_conf_set_log_cb(conf, log_cb);
+    rd_kafka_conf_set_log_cb(conf, sf_cluster_log_cb);
     rd_kafka_conf_set_rebalance_cb(conf, rebalance_cb);
     rd_kafka_conf_set_opaque(conf, c);
     c->rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, why, sizeof(why));
