@@ -16,6 +16,10 @@ the outputs:
     wait (2 x heartbeat) + one poll interval;
   * the zombie B, continued, never polls a tenant while another member is
     polling it (their poll spans in the window after SIGCONT do not overlap);
+  * every request falls in a span in which the polling member's own log says
+    it owned the tenant's partition ("cluster: assigned/revoked/lost
+    partitions [..]"), and the victim's partitions are assigned to a survivor
+    within session timeout + 5 s;
   * every alert reaches some output in its final version; duplicates are
     counted and printed, not asserted;
   * members stopped with SIGTERM exit 0 without sanitizer reports.
@@ -48,6 +52,7 @@ WINDOW_S = SESSION_S + 5 + 2 * HEARTBEAT_S + POLL_S
 # the zombie rejoins (shared/reference/cluster-mode.md).
 CONT_WINDOW_S = 14 + WINDOW_S
 SKIP = 77
+LOG_SLACK_S = 1.0     # a log line's time vs the state change it reports
 
 
 class Run:
@@ -163,6 +168,20 @@ class Run:
         check(mine, '%s: %s polled no tenant before the event' % (label, victim))
         check(not late, '%s: %d of %s\'s %d tenants not polled by another member within '
               '%.0f s, e.g. %s' % (label, len(late), victim, len(mine), WINDOW_S, late[:5]))
+        # owned again (by the members' own logs) within session timeout + 5 s
+        spans, _ = C.ownership(self.members[victim].stderr())
+        parts = C.owned_at(spans, t_event)
+        assigned = {n: C.ownership(self.members[n].stderr())[1] for n in live}
+        first = C.first_assigned(assigned, t_event, parts)
+        took = sorted(first.get(p, float('inf')) - t_event for p in parts)
+        log('  %s: %s owned partitions %s; assigned to a survivor after %s s' % (
+            label, victim, sorted(parts), [round(x, 1) for x in took]))
+        check(parts, '%s: no "cluster: assigned partitions [..]" line of %s in its log '
+              'says what it owned' % (label, victim))
+        check(took[-1] <= SESSION_S + 5 + LOG_SLACK_S, '%s: partitions of %s not owned again '
+              'within session timeout + 5 s: %s' % (
+                  label, victim, {p: round(first.get(p, float('inf')) - t_event, 1)
+                                  for p in parts}))
 
     def report_window(self, label, t0, t1):
         got = C.pollers(C.fetch_requests([self.emu], t0), t0, t1)
@@ -249,8 +268,20 @@ def _lifecycle(r):
         log('  member %s (%s): %d error lines%s' % (name, m.fate, len(errs),
                                                      (', first: ' + errs[0][:300]) if errs
                                                      else ''))
+    check_owned_polls(r)
     rc = r.mock.stop()
     report_cursors(r, rc)
+
+
+def check_owned_polls(r):
+    """Every request a member made falls in a span its own log says it owned
+    the tenant's partition (the zombie B after SIGCONT included)."""
+    spans = {n: C.ownership(m.stderr())[0] for n, m in r.members.items()}
+    rows = C.fetch_requests([r.emu])
+    bad = C.unowned_polls(rows, spans, r.part, LOG_SLACK_S)
+    log('  %d requests, %d outside the poller\'s own ownership spans' % (len(rows), len(bad)))
+    check(not bad, '%d requests by a member that did not own the tenant by its own log, e.g. '
+          '%s' % (len(bad), [(t, r.names[tid], who) for t, tid, who in bad[:8]]))
 
 
 def check_delivery(r):

@@ -286,3 +286,62 @@ def wait_all_polled(emus, tenant_ids, since, timeout, what):
         rows = fetch_requests(emus, since)
         return rows if want <= {r[1] for r in rows} else None
     return L.wait_for(done, timeout, what, step=1.0)
+
+
+# ------------------------------------------------------------------ ownership logs
+
+OWN_RE = re.compile(r'^ts=(\S+) .*cluster: (assigned|revoked|lost) partitions \[([0-9,]*)\]')
+
+
+def ownership(text):
+    """A member's ownership intervals from its own log lines ("cluster:
+    assigned|revoked|lost partitions [..]"): {partition: [[t_from, t_to]]},
+    t_to = inf while still owned; and the assignment times [(t, [partitions])]."""
+    spans = collections.defaultdict(list)
+    assigned = []
+    for ln in text.splitlines():
+        m = OWN_RE.search(ln)
+        if not m:
+            continue
+        t = L.parse_time(m.group(1))
+        parts = [int(p) for p in m.group(3).split(',') if p]
+        if m.group(2) == 'assigned':
+            assigned.append((t, parts))
+            for p in parts:
+                if not spans[p] or spans[p][-1][1] != float('inf'):
+                    spans[p].append([t, float('inf')])
+        else:
+            for p in parts:
+                if spans[p] and spans[p][-1][1] == float('inf'):
+                    spans[p][-1][1] = t
+    return spans, assigned
+
+
+def unowned_polls(rows, spans_by_member, part_of, slack=1.0):
+    """Requests made by a member outside every interval in which, by its own
+    log, it owned the tenant's partition (slack s either side for the log
+    line being written just after the state changed)."""
+    bad = []
+    for t, tid, _, who, _ in rows:
+        spans = spans_by_member.get(who, {}).get(part_of[tid], [])
+        if not any(a - slack <= t <= b + slack for a, b in spans):
+            bad.append((round(t, 3), tid, who))
+    return bad
+
+
+def owned_at(spans, t):
+    """Partitions an ownership map holds at time t."""
+    return {p for p, iv in spans.items() if any(a <= t < b for a, b in iv)}
+
+
+def first_assigned(assigned_by_member, t0, partitions):
+    """{partition: first time at or after t0 some member's log says it was assigned}."""
+    out = {}
+    for who, assigned in assigned_by_member.items():
+        for t, parts in assigned:
+            if t < t0:
+                continue
+            for p in parts:
+                if p in partitions and (p not in out or t < out[p]):
+                    out[p] = t
+    return out
