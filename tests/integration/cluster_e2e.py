@@ -313,20 +313,27 @@ def check_delivery(r):
 
 
 def report_cursors(r, rc):
-    dump = r.mock.dump
-    lines = L.read_lines(dump) if rc == 0 else []
-    last = {}
+    """What the topics hold at the end (printed): cursor records (key
+    tenant/output) and the owner of each key's last one; other records."""
+    lines = L.read_lines(r.mock.dump) if rc == 0 else []
+    last, other = {}, 0
     for ln in lines:
         k, _, v = ln.partition('\t')
-        last[k] = v
+        if '/' in k:
+            last[k] = v
+        else:
+            other += 1
     owners = collections.Counter()
     for v in last.values():
         try:
-            owners[str(json.loads(v).get('owner'))] += 1
+            rec = json.loads(v)
+            owners['%s%s' % (rec.get('owner'), ' released' if rec.get('released') else '')] += 1
         except (ValueError, AttributeError):
             owners['(unparsed)'] += 1
-    log('  cursors topic: %d records, %d keys, owner of the last record per key %s '
-        '(kafka_mock exit %s)' % (len(lines), len(last), dict(owners), rc))
+    log('  topics: %d cursor records, %d cursor keys, last record per key by owner %s; '
+        '%d other records (kafka_mock exit %s)' % (
+            sum(1 for ln in lines if '/' in ln.partition('\t')[0]), len(last),
+            dict(sorted(owners.items())), other, rc))
 
 
 class Skip(BaseException):
