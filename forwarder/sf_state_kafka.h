@@ -8,7 +8,13 @@
  * sf_state_open_kafka it is an ordinary struct sf_state: every sf_state_*
  * call of sf_state.h works on it (cursor, seen, mark, advance, start, note,
  * each, close). The calls below are what cluster membership (cluster.c)
- * adds on assignment changes. Internally locked: any thread may call. */
+ * adds on assignment changes. Internally locked: any thread may call.
+ * Only the cursors of partitions loaded here (and not since released or
+ * lost) are served: cursor and the writes answer SF_ERR_STOPPED for a
+ * tenant of another partition (a late runner cannot overwrite its new
+ * owner's cursor), SF_ERR_NOTFOUND for a tenant not in the config. Marks are
+ * coalesced (written at most once a second per key, and by advance, note,
+ * release and close); every record written is true. */
 #ifndef SF_STATE_KAFKA_H
 #define SF_STATE_KAFKA_H
 
