@@ -15,6 +15,7 @@
 #include "sf_format.h"
 #include "sf_output.h"
 #include "sf_redact.h"
+#include "sf_notify_policy.h"
 #include "sf_rules.h"
 
 struct sf_config *sf_cli_load_config(const char *path, int *rc);
@@ -57,8 +58,7 @@ static int check_outputs(const struct sf_config *cfg)
         sf_buf_init(&errs, 0);
         struct sf_rules *rules = NULL;
         sf_err rerr = sf_rules_compile(oc->rules, oc->path, &rules, &errs);
-        sf_rules_free(rules);
-        if (o.type->init(&o, oc->node, oc->path, &errs) != SF_OK || rerr) {
+        if (sf_notify_output_init(&o, oc->node, oc->path, rules, &errs) != SF_OK || rerr) {
             fprintf(stderr, "%s", errs.data ? errs.data : "");
             if (!errs.len)
                 fprintf(stderr, "%s:%d: %s: invalid\n", cfg->file, oc->line, oc->path);
@@ -66,6 +66,7 @@ static int check_outputs(const struct sf_config *cfg)
         }
         if (o.ctx)
             o.type->destroy(&o);
+        sf_rules_free(rules);
         sf_buf_free(&errs);
     }
     return bad;

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "sf_log.h"
+#include "sf_notify_policy.h"
 #include "sf_pipeline.h"
 #include "sf_quarantine.h"
 #include "sf_rules.h"
@@ -21,7 +22,9 @@ struct out_cycle {
     struct sf_format *fmt;       /* the worker's instance */
     int64_t w;                   /* where this output's reading resumes */
     int active;                  /* handed every page of this window so far */
+    const struct sf_notify_policy *np; /* a notification output's policy, or NULL */
     struct sf_buf buf;           /* rendered records of the page, NUL-separated */
+    struct sf_buf rec;           /* notification outputs: the JSON record of one alert */
     struct sf_msg *msgs;         /* data unused; len = offset in buf */
     struct sf_ledger_item *items;
     size_t n, cap;
@@ -95,16 +98,42 @@ static sf_err note_quarantined(struct out_cycle *o, const char *id, int64_t lu)
     return SF_OK;
 }
 
-/* Render alert for one output and add it to the page. */
+/* Notices of records not handed over (the queue owns handed ones). */
+static void drop_notices(struct out_cycle *o)
+{
+    for (size_t i = 0; i < o->n; i++)
+        free((void *)o->msgs[i].notice);
+    o->n = 0;
+}
+
+/* A notification output's message of alert: the JSON record, then the
+ * message the policy renders from the view and it, and its notice. */
+static sf_err render_notice(struct cycle *c, struct out_cycle *o, json_object *alert,
+                            const struct sf_alert_view *v, size_t rule,
+                            struct sf_notice **nt, char *errbuf, size_t errlen)
+{
+    sf_buf_reset(&o->rec);
+    sf_err err = sf_format_render(o->fmt, alert, &c->info, &o->rec, errbuf, errlen);
+    if (!err)
+        err = sf_notify_render_alert(o->np, alert, v, rule, o->rec.data, o->rec.len, &o->buf,
+                                     nt, errbuf, errlen);
+    return err;
+}
+
+/* Render alert for one output (view v matched its rule) and add it to the page. */
 static sf_err add_record(struct cycle *c, struct out_cycle *o, json_object *alert,
-                         const char *id, int64_t lu)
+                         const struct sf_alert_view *v, size_t rule, const char *id,
+                         int64_t lu)
 {
     char errbuf[256];
     size_t off = o->buf.len;
+    struct sf_notice *nt = NULL;
 
     if (grow(o) != 0)
         return SF_ERR_NOMEM;
-    sf_err err = sf_format_render(o->fmt, alert, &c->info, &o->buf, errbuf, sizeof(errbuf));
+    sf_err err = o->np ? render_notice(c, o, alert, v, rule, &nt, errbuf, sizeof(errbuf))
+                       : sf_format_render(o->fmt, alert, &c->info, &o->buf, errbuf,
+                                          sizeof(errbuf));
     if (err) {
         sf_buf_truncate(&o->buf, off);
         if (err == SF_ERR_NOMEM)
@@ -114,10 +143,12 @@ static sf_err add_record(struct cycle *c, struct out_cycle *o, json_object *aler
             return SF_OK;
         return note_quarantined(o, id, lu);
     }
-    if (sf_buf_addc(&o->buf, '\0') != SF_OK) /* records are NUL-separated in buf */
+    if (sf_buf_addc(&o->buf, '\0') != SF_OK) { /* records are NUL-separated in buf */
+        free(nt);
         return SF_ERR_NOMEM;
+    }
     o->msgs[o->n] = (struct sf_msg){ NULL, off, c->t->tc->name, c->t->tc->tenant_id, id,
-                                     lu, 0, SF_MSG_ALERT };
+                                     lu, 0, SF_MSG_ALERT, nt };
     o->items[o->n] = (struct sf_ledger_item){ id, lu };
     o->n++;
     c->t->rendered++;
@@ -136,7 +167,10 @@ static void hand(struct cycle *c, struct out_cycle *o, int64_t until)
         return;
     }
     sf_err err = sf_outrun_submit(o->r, c->ti, until, &o->buf, o->msgs, o->items, o->n);
+    if (!err)
+        o->n = 0;  /* the queue owns them now, notices included */
     if (err) {
+        drop_notices(o);
         sf_error(tn, on, "cannot queue %zu records: %s; read again later", o->n,
                  sf_strerror(err));
         snprintf(o->why, sizeof(o->why), "cannot queue records: %s", sf_strerror(err));
@@ -149,7 +183,8 @@ static void page_reset(struct cycle *c, int64_t now)
     for (size_t k = 0; k < c->noc; k++) {
         struct out_cycle *o = &c->oc[k];
         sf_buf_reset(&o->buf);
-        o->n = o->nq = 0;
+        drop_notices(o);
+        o->nq = 0;
         /* a budget that filled up stops feeding for the rest of the window */
         if (o->active && !sf_outrun_accepting(o->r, now, o->why, sizeof(o->why))) {
             sf_info(c->t->tc->name, o->r->out.name, "not fed from here: %s", o->why);
@@ -168,15 +203,17 @@ static sf_err route(struct cycle *c, json_object *alert, const struct sf_alert_v
     sf_err err = SF_OK;
     for (size_t k = 0; k < c->noc && !err; k++) {
         struct out_cycle *o = &c->oc[k];
+        int rule = 0;
         if (!o->active || lu < o->w - c->overlap)
             continue;
-        /* rules: an alert no rule selects is not for this output */
-        if (o->r->rules && sf_rules_match(o->r->rules, alert, tn) < 0)
+        /* rules, matched once on the view: an alert no rule selects is not
+         * for this output; a notification output's message names the rule */
+        if (o->r->rules && (rule = sf_rules_match(o->r->rules, v)) < 0)
             continue;
         if (sf_state_seen(st, tn, o->r->out.name, id, lu) ||
             sf_outrun_in_flight(o->r, c->ti, id, lu))
             continue;
-        err = add_record(c, o, alert, id, lu);
+        err = add_record(c, o, alert, v, (size_t)rule, id, lu);
     }
     return err;
 }
@@ -273,7 +310,8 @@ static void finish_window(struct cycle *c, int64_t until, int64_t now, sf_err er
         struct out_cycle *o = &c->oc[k];
         const char *out = o->r->out.name;
         sf_buf_reset(&o->buf);
-        o->n = o->nq = 0;
+        drop_notices(o);
+        o->nq = 0;
         if (o->active && !err) {
             hand(c, o, until);
         } else if (o->active && !c->stopped) {
@@ -292,7 +330,9 @@ static void finish_window(struct cycle *c, int64_t until, int64_t now, sf_err er
 static void cycle_free(struct cycle *c)
 {
     for (size_t k = 0; k < c->noc; k++) {
+        drop_notices(&c->oc[k]);
         sf_buf_free(&c->oc[k].buf);
+        sf_buf_free(&c->oc[k].rec);
         free(c->oc[k].msgs);
         free(c->oc[k].items);
         free(c->oc[k].qseen);
@@ -316,7 +356,9 @@ sf_err sf_cycle_run(struct sf_worker *w, struct sf_tenant_rt *t, struct sf_fetch
     for (size_t k = 0; k < c.noc; k++) {
         c.oc[k].r = &w->p->outs[t->outs[k]];
         c.oc[k].fmt = w->fmts[t->outs[k]];
+        c.oc[k].np = sf_notify_policy_of(&c.oc[k].r->out);
         sf_buf_init(&c.oc[k].buf, 0);
+        sf_buf_init(&c.oc[k].rec, 0);
     }
     int64_t from = plan(&c, now);
     t->no_output = from == INT64_MAX;

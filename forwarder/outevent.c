@@ -88,7 +88,7 @@ int sf_outevent_round(struct sf_outrun *r)
         evs[k] = e;
         e->answered = 0;
         msgs[k] = (struct sf_msg){ e->json, e->len, e->tenant, NULL, "event", 0,
-                                   r->next_id++, SF_MSG_EVENT };
+                                   r->next_id++, SF_MSG_EVENT, NULL };
     }
     pthread_mutex_unlock(&r->mu);
     r->ev_round = evs;

@@ -35,6 +35,8 @@ static void batch_free(struct sf_outbatch *b)
 {
     if (!b)
         return;
+    for (size_t i = 0; b->msgs && i < b->n; i++)
+        free((void *)b->msgs[i].notice);   /* notification outputs' notices */
     free(b->data);
     free(b->msgs);
     free(b->st);
@@ -178,6 +180,8 @@ sf_err sf_outrun_submit(struct sf_outrun *r, size_t ti, int64_t until, struct sf
     sf_err err = pr->attached ? sf_ledger_add(&pr->l, until, items, n, &pg) : SF_ERR_INTERNAL;
     if (err) {
         pthread_mutex_unlock(&r->mu);
+        if (b)
+            b->n = 0;   /* the notices stay the caller's on error */
         batch_free(b);
         return err;
     }

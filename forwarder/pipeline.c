@@ -13,6 +13,7 @@
 #include "sf_log.h"
 #include "sf_pipeline.h"
 #include "sf_progress.h"
+#include "sf_notify_policy.h"
 #include "sf_rules.h"
 
 /* run --once: a tenant's pass gets this many failed attempts (backoff in
@@ -67,9 +68,10 @@ static sf_err setup_outputs(struct sf_pipeline *p, char *errbuf, size_t errlen)
         r->flush_timeout_ms = (int)cfg->shutdown_timeout_ms;
         r->max_bytes = (uint64_t)oc->queue_max_bytes;
         r->max_failing_ms = oc->queue_max_failing_ms;
-        err = r->out.type->init(&r->out, oc->node, oc->path, &errs);
+        /* rules first: a notification output's policy reads them */
+        err = sf_rules_compile(oc->rules, oc->path, &r->rules, &errs);
         if (!err)
-            err = sf_rules_compile(oc->rules, oc->path, &r->rules, &errs);
+            err = sf_notify_output_init(&r->out, oc->node, oc->path, r->rules, &errs);
         if (err) {
             sf_errf(errbuf, errlen, "%s", errs.data ? errs.data : sf_strerror(err));
             if (r->out.ctx)

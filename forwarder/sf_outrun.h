@@ -94,7 +94,8 @@ int sf_outrun_in_flight(struct sf_outrun *r, size_t ti, const char *alert_id,
 /* Hand one page: n records rendered into buf (NUL-separated; msgs[i].len is
  * the record's offset in buf, msgs[i].data unused), with their dedup keys.
  * Takes buf's memory (buf is left empty); copies msgs and ids. n may be 0.
- * until = the cursor target once this page is acknowledged (sf_ledger). */
+ * On SF_OK the queue owns msgs[i].notice (freed with the page); on error
+ * they stay the caller's. until = the cursor target once this page is acknowledged (sf_ledger). */
 sf_err sf_outrun_submit(struct sf_outrun *r, size_t ti, int64_t until, struct sf_buf *buf,
                         const struct sf_msg *msgs, const struct sf_ledger_item *items,
                         size_t n);

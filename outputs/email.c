@@ -1,21 +1,22 @@
-/* email.c - the `email` output: one message per alert (and one per flood
- * digest) to the MSSP over SMTP with libcurl: smtp:// with STARTTLS
- * required, or smtps:// (implicit TLS); optional AUTH. Verdicts from the
- * server's replies: 250 after DATA delivered, 4xx retry, 5xx for the
- * recipients or the message rejected (quarantined with the server's text).
- * Rules, memory and flood control are notify_common.c's; message text is
- * email_msg.c's. The ctx owns its curl handle and config. */
+/* email.c - the `email` transport: each record it is given is a complete
+ * RFC 5322 message, sent to the configured recipients over SMTP with
+ * libcurl: smtp:// with STARTTLS required, or smtps:// (implicit TLS);
+ * optional AUTH. Verdicts from the server's replies: 250 after DATA
+ * delivered, 4xx retry, 5xx for the recipients or the message rejected
+ * (quarantined with the server's text). Knows no rules and writes no
+ * message: the forwarder's notification policy (forwarder/notify_policy.c)
+ * and the renderer (formats/notify_email.c) do. The ctx owns its curl
+ * handle and config. */
 #include <curl/curl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/random.h>
 
 #include "sf_conf.h"
 #include "sf_curl_tls.h"
 #include "sf_log.h"
-#include "sf_notify.h"
+#include "sf_output.h"
 #include "sf_redact.h"
 
 #if LIBCURL_VERSION_NUM >= 0x080200
@@ -34,22 +35,15 @@ struct email_conf {
     long long timeout;
 };
 
-struct include_conf {
-    int organization, portal_link, device;
-};
-
 struct email {
-    struct sf_notify n;        /* first: sf_notify_test reads o->ctx as one */
     struct sf_output *o;
     struct email_conf c;
     struct sf_tls_conf tls;    /* owned: the bound tls: block */
-    struct include_conf inc;
-    struct sf_email_opts eo;
     CURL *curl;
     struct curl_slist *rcpt;
     char *mail_from;           /* "<from>" */
-    char domain[256];          /* right side of from, for Message-IDs */
-    struct sf_buf msg;         /* the message being uploaded */
+    const char *msg;           /* the message being uploaded (the record) */
+    size_t msg_len;
     size_t pos;
     /* what the server said in this transaction (debug callback) */
     enum smtp_cmd cmd;
@@ -79,24 +73,14 @@ static const struct sf_conf_entry email_table[] = {
     { "ca_file", SF_CT_NODE, NULL, C(legacy_ca_file), 0, 0, NULL, 0,
       "deprecated (warned) spelling of tls.ca_file, same meaning" },
     { "include", SF_CT_NODE, NULL, C(include), 0, 0, NULL, 0,
-      "{organization, portal_link, device}: what the message shows (all true)" },
+      "{organization, portal_link, device}: what the message shows (all true; read by "
+      "the notification renderer)" },
     { "timeout", SF_CT_DURATION, "60s", C(timeout), 1000, 600000, NULL, 0,
       "deadline of one SMTP transaction" },
     SF_CONF_END
 };
 #undef C
 
-#define I(f) offsetof(struct include_conf, f)
-static const struct sf_conf_entry include_table[] = {
-    { "organization", SF_CT_BOOL, "true", I(organization), 0, 0, NULL, 0,
-      "the tenant (customer) name in the subject and body" },
-    { "portal_link", SF_CT_BOOL, "true", I(portal_link), 0, 0, NULL, 0,
-      "the tenant-specific Defender portal link of the alert" },
-    { "device", SF_CT_BOOL, "true", I(device), 0, 0, NULL, 0,
-      "host names of the devices in the alert's evidence" },
-    SF_CONF_END
-};
-#undef I
 
 /* A bare addr-spec: printable ASCII, one '@', nothing a header could abuse. */
 static int valid_address(const char *s)
@@ -126,7 +110,6 @@ static sf_err check_conf(struct email *e, const struct sf_node *cfg, const char 
 {
     struct email_conf *c = &e->c;
     sf_err err = SF_OK;
-    char kp[320];
 
     if (strncmp(c->url, "smtp://", 7) != 0 && strncmp(c->url, "smtps://", 8) != 0) {
         key_error(errs, cfg, path, "url", "must start with smtp:// (STARTTLS) or smtps://",
@@ -153,28 +136,21 @@ static sf_err check_conf(struct email *e, const struct sf_node *cfg, const char 
                   "username and password go together", NULL);
         err = SF_ERR_CONFIG;
     }
-    e->inc = (struct include_conf){ 1, 1, 1 };
-    snprintf(kp, sizeof(kp), "%s.include", path);
-    if (c->include && sf_conf_bind(c->include, kp, include_table, NULL, &e->inc, errs))
-        err = SF_ERR_CONFIG;
     return err;
 }
 
 static void email_destroy(struct sf_output *o);
 
-static const struct sf_notify_ops email_ops;
-
 static sf_err email_init(struct sf_output *o, const struct sf_node *cfg, const char *path,
                          struct sf_buf *errs)
 {
     struct email *e = calloc(1, sizeof(*e));
-    sf_err err, nerr;
+    sf_err err;
 
     if (!e)
         return SF_ERR_NOMEM;
     e->o = o;
     o->ctx = e;
-    sf_buf_init(&e->msg, 0);
     sf_buf_init(&e->refused, 4096);
     err = sf_conf_bind(cfg, path, email_table, sf_output_common_keys, &e->c, errs);
     if (!err)
@@ -189,17 +165,8 @@ static sf_err email_init(struct sf_output *o, const struct sf_node *cfg, const c
     if (!err && e->c.password &&
         sf_redact_add_plain(e->c.username, e->c.password) == SF_ERR_NOMEM)
         err = SF_ERR_NOMEM;
-    nerr = sf_notify_init(&e->n, o, cfg, path, &email_ops, e, errs);
-    if (!err)
-        err = nerr;
     /* borrowed from the document: not kept past init */
     e->c.include = e->c.tls = e->c.legacy_ca_file = NULL;
-    if (!err) {
-        const char *at = strchr(e->c.from, '@');
-        snprintf(e->domain, sizeof(e->domain), "%s", at + 1);
-        e->eo = (struct sf_email_opts){ e->c.from, e->c.to.v, e->c.to.n, e->inc.organization,
-                                        e->inc.portal_link, e->inc.device };
-    }
     if (err) {
         email_destroy(o);
         o->ctx = NULL;
@@ -280,11 +247,11 @@ static int on_debug(CURL *c, curl_infotype type, char *data, size_t size, void *
 static size_t on_read(char *buf, size_t size, size_t nitems, void *opaque)
 {
     struct email *e = opaque;
-    size_t n = e->msg.len - e->pos;
+    size_t n = e->msg_len - e->pos;
 
     if (n > size * nitems)
         n = size * nitems;
-    memcpy(buf, e->msg.data + e->pos, n);
+    memcpy(buf, e->msg + e->pos, n);
     e->pos += n;
     return n;
 }
@@ -396,69 +363,9 @@ static enum sf_verdict transmit(struct email *e, char *answer, size_t len)
     }
     reset_capture(e);
     e->pos = 0;
-    curl_easy_setopt(e->curl, CURLOPT_INFILESIZE_LARGE, (curl_off_t)e->msg.len);
+    curl_easy_setopt(e->curl, CURLOPT_INFILESIZE_LARGE, (curl_off_t)e->msg_len);
     return judge(e, curl_easy_perform(e->curl), answer, len);
 }
-
-static int random_hex(char *out, size_t bytes)
-{
-    unsigned char r[32];
-
-    if (bytes > sizeof(r) || getrandom(r, bytes, 0) != (ssize_t)bytes)
-        return -1;
-    for (size_t i = 0; i < bytes; i++)
-        sprintf(out + 2 * i, "%02x", r[i]);
-    return 0;
-}
-
-/* Message-ID and MIME boundary of a new message. */
-static int new_ids(struct email *e, char *msgid, size_t idlen, char *boundary, size_t blen)
-{
-    char a[33], b[33];
-
-    if (random_hex(a, 16) || random_hex(b, 12))
-        return -1;
-    snprintf(msgid, idlen, "%s.siemfwd@%s", a, e->domain);
-    snprintf(boundary, blen, "=_siemfwd_%s", b);
-    return 0;
-}
-
-static int64_t now_ms(struct email *e)
-{
-    return e->n.clock();
-}
-
-static enum sf_verdict email_alert(void *tctx, const struct sf_notify_alert *a, char *answer,
-                                   size_t len)
-{
-    struct email *e = tctx;
-    char msgid[128], boundary[64];
-
-    sf_buf_reset(&e->msg);
-    if (new_ids(e, msgid, sizeof(msgid), boundary, sizeof(boundary)) ||
-        sf_email_alert(&e->eo, a, now_ms(e), msgid, boundary, &e->msg) != SF_OK) {
-        snprintf(answer, len, "cannot build the message");
-        return SF_V_RETRY;
-    }
-    return transmit(e, answer, len);
-}
-
-static enum sf_verdict email_digest(void *tctx, const struct sf_notify_digest *d,
-                                    char *answer, size_t len)
-{
-    struct email *e = tctx;
-    char msgid[128], boundary[64];
-
-    sf_buf_reset(&e->msg);
-    if (new_ids(e, msgid, sizeof(msgid), boundary, sizeof(boundary)) ||
-        sf_email_digest(&e->eo, d, now_ms(e), msgid, boundary, &e->msg) != SF_OK) {
-        snprintf(answer, len, "cannot build the digest");
-        return SF_V_RETRY;
-    }
-    return transmit(e, answer, len);
-}
-
-static const struct sf_notify_ops email_ops = { email_alert, email_digest };
 
 /* Connect, EHLO, STARTTLS and AUTH without sending (CONNECT_ONLY). */
 static sf_err email_start(struct sf_output *o, char *errbuf, size_t errlen)
@@ -485,31 +392,51 @@ static sf_err email_start(struct sf_output *o, char *errbuf, size_t errlen)
         return rc == CURLE_USE_SSL_FAILED || rc == CURLE_LOGIN_DENIED ? SF_ERR_CONFIG
                                                                         : SF_ERR_NETWORK;
     }
-    return sf_notify_start(&e->n, errbuf, errlen);
+    return SF_OK;
 }
 
+/* One SMTP transaction per record; its verdict (with the server's answer,
+ * also for a delivered one) before this returns. */
 static sf_err email_send(struct sf_output *o, const struct sf_msg *msgs, size_t n)
 {
     struct email *e = o->ctx;
+    char answer[512];
 
-    sf_notify_send(&e->n, msgs, n);
+    for (size_t i = 0; i < n; i++) {
+        answer[0] = '\0';
+        e->msg = msgs[i].data;
+        e->msg_len = msgs[i].len;
+        enum sf_verdict v = transmit(e, answer, sizeof(answer));
+        e->msg = NULL;
+        o->verdict(o->verdict_opaque, msgs[i].id, v, answer);
+    }
     return SF_OK;
 }
 
 static void email_poll(struct sf_output *o, int timeout_ms)
 {
-    struct email *e = o->ctx;
-
-    sf_notify_service(&e->n, 0);
+    (void)o;
+    (void)timeout_ms;
 }
 
 static size_t email_flush(struct sf_output *o, int timeout_ms)
 {
-    struct email *e = o->ctx;
-
-    sf_notify_service(&e->n, 0);
+    (void)o;
+    (void)timeout_ms;
     return 0; /* send() reports every verdict before it returns */
 }
+
+static void email_addresses(const struct sf_output *o, const char **from, char *const **to,
+                            size_t *nto)
+{
+    const struct email *e = o->ctx;
+
+    *from = e->c.from;
+    *to = e->c.to.v;
+    *nto = e->c.to.n;
+}
+
+static const struct sf_notify_cap email_notify = { SF_NOTIFY_EMAIL, email_addresses };
 
 static void email_destroy(struct sf_output *o)
 {
@@ -517,12 +444,10 @@ static void email_destroy(struct sf_output *o)
 
     if (!e)
         return;
-    sf_notify_fini(&e->n);   /* may still send digests: before the handle goes */
     if (e->curl)
         curl_easy_cleanup(e->curl);
     curl_slist_free_all(e->rcpt);
     free(e->mail_from);
-    sf_buf_free(&e->msg);
     sf_buf_free(&e->refused);
     if (e->c.password)
         explicit_bzero(e->c.password, strlen(e->c.password));
@@ -540,4 +465,5 @@ const struct sf_output_type sf_output_email = {
     .poll = email_poll,
     .flush = email_flush,
     .destroy = email_destroy,
+    .notify = &email_notify,
 };

@@ -126,9 +126,9 @@ static void file_destroy(struct sf_output *o)
 }
 
 const struct sf_output_type sf_output_file = {
-    "file", file_init, file_start, file_send, file_poll, file_flush, file_destroy,
+    "file", file_init, file_start, file_send, file_poll, file_flush, file_destroy, NULL,
 };
 
 const struct sf_output_type sf_output_stdout = {
-    "stdout", file_init, file_start, file_send, file_poll, file_flush, file_destroy,
+    "stdout", file_init, file_start, file_send, file_poll, file_flush, file_destroy, NULL,
 };

@@ -35,11 +35,30 @@ struct sf_msg {
                              (JSON shaped like an alert: id, title, severity,
                              status, category, description, tenant) that only
                              outputs subscribed with `events:` get */
+    const struct sf_notice *notice; /* notification outputs' alerts: what the
+                             forwarder's notification policy decides by (rule,
+                             severity, digest line); NULL otherwise. Outputs
+                             never read it. */
 };
 
 enum { SF_MSG_ALERT = 0, SF_MSG_EVENT = 1 };
 
 struct sf_output;
+
+/* The capability of a notification transport (email, webhook): the
+ * forwarder puts its notification policy (rules, sent-once memory, flood
+ * control, rendering) in front of it, and the transport only carries the
+ * bytes of each message: an RFC 5322 message to its recipients (email), a
+ * body with its content type (webhook). */
+enum sf_notify_kind { SF_NOTIFY_EMAIL = 1, SF_NOTIFY_WEBHOOK = 2 };
+struct sf_notify_cap {
+    enum sf_notify_kind kind;
+    /* email: the envelope sender and recipients (after init), which the
+     * message's From: and To: name; NULL for webhook. */
+    void (*addresses)(const struct sf_output *o, const char **from, char *const **to,
+                      size_t *nto);
+};
+
 typedef void (*sf_verdict_fn)(void *opaque, uint64_t id, enum sf_verdict v,
                               const char *reason);
 
@@ -62,6 +81,7 @@ struct sf_output_type {
      * returns how many are still without a verdict. */
     size_t (*flush)(struct sf_output *o, int timeout_ms);
     void (*destroy)(struct sf_output *o);  /* frees ctx; no verdicts after */
+    const struct sf_notify_cap *notify;    /* NULL: not a notification transport */
 };
 
 struct sf_output {

@@ -1,7 +1,8 @@
 /* sf_portal_link.h - the Defender portal link of one alert, carrying tid=
  * so an MSSP analyst lands in the right customer tenant. Used by the
- * sources' view() (sf_alert_view.link) and, until notifications read the
- * view, by outputs/notify_common.c. Pure string work: no JSON, no I/O. */
+ * sources' view() (sf_alert_view.link) and by the notification renderer's
+ * view of events and test alerts (formats/notify_view.c). Pure string
+ * work: no JSON, no I/O. */
 #ifndef SF_PORTAL_LINK_H
 #define SF_PORTAL_LINK_H
 

@@ -222,7 +222,7 @@ static size_t cap_flush(struct sf_output *o, int timeout_ms)
 static void cap_destroy(struct sf_output *o) { o->ctx = NULL; }
 
 static const struct sf_output_type cap_type = {
-    "capture", NULL, cap_start, cap_send, cap_poll, cap_flush, cap_destroy,
+    "capture", NULL, cap_start, cap_send, cap_poll, cap_flush, cap_destroy, NULL,
 };
 
 static void cap_release(struct cap *c)

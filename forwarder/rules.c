@@ -1,7 +1,9 @@
-/* rules.c - compiles the `rules:` list of an output and matches alerts of
- * every source (Graph alerts_v2, MDE /api/alerts, SIEM API) against it.
- * Does not remember what was sent or limit floods (the notify outputs and
- * flood.c do). The compiled set owns its strings and is read-only after. */
+/* rules.c - compiles the `rules:` list of an output and matches alert
+ * views (formats/sf_alert_view.h, whatever source filled them) against it:
+ * pipeline policy, matched once per alert and output at route time
+ * (cycle.c). Does not remember what was sent or limit floods
+ * (notify_policy.c and flood.c do). The compiled set owns its strings and
+ * is read-only after. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -62,23 +64,6 @@ int sf_rules_severity_rank(const char *severity)
     return 0;
 }
 
-const char *sf_rules_field(json_object *alert, const char *key)
-{
-    json_object *v = NULL;
-
-    if (!json_object_is_type(alert, json_type_object))
-        return NULL;
-    if (!json_object_object_get_ex(alert, key, &v)) {
-        json_object_object_foreach(alert, k, val) {
-            if (strcasecmp(k, key) == 0) {
-                v = val;
-                break;
-            }
-        }
-    }
-    return json_object_is_type(v, json_type_string) ? json_object_get_string(v) : NULL;
-}
-
 static int in_list(const struct sf_strlist *l, const char *s, int nocase)
 {
     for (size_t i = 0; s && i < l->n; i++)
@@ -87,35 +72,31 @@ static int in_list(const struct sf_strlist *l, const char *s, int nocase)
     return 0;
 }
 
-static int rule_matches(const struct rule *ru, json_object *alert, const char *tenant)
+static int rule_matches(const struct rule *ru, const struct sf_alert_view *v)
 {
     const struct rule_conf *c = &ru->c;
 
-    if (c->tenants.n && !in_list(&c->tenants, tenant, 0))
+    if (c->tenants.n && !in_list(&c->tenants, v->tenant, 0))
         return 0;
-    if (ru->min_rank && sf_rules_severity_rank(sf_rules_field(alert, "severity")) < ru->min_rank)
+    if (ru->min_rank && v->sev_rank < ru->min_rank)
         return 0;
-    if (c->categories.n && !in_list(&c->categories, sf_rules_field(alert, "category"), 1))
+    if (c->categories.n && !in_list(&c->categories, v->category, 1))
         return 0;
-    if (c->sources.n && !in_list(&c->sources, sf_rules_field(alert, "serviceSource"), 1)
-        && !in_list(&c->sources, sf_rules_field(alert, "detectionSource"), 1)
-        && !in_list(&c->sources, sf_rules_field(alert, "Source"), 1))
+    if (c->sources.n && !in_list(&c->sources, v->service_source, 1)
+        && !in_list(&c->sources, v->detection_source, 1))
         return 0;
-    if (c->status.n) {
-        /* the SIEM API exports new detections only and has no status */
-        const char *st = sf_rules_field(alert, "status");
-        if (!in_list(&c->status, st ? st : "new", 1))
-            return 0;
-    }
+    /* the SIEM API exports new detections only and has no status */
+    if (c->status.n && !in_list(&c->status, v->status ? v->status : "new", 1))
+        return 0;
     return 1;
 }
 
-int sf_rules_match(const struct sf_rules *r, json_object *alert, const char *tenant)
+int sf_rules_match(const struct sf_rules *r, const struct sf_alert_view *v)
 {
     if (!r)
         return 0;
     for (size_t i = 0; i < r->n; i++)
-        if (rule_matches(&r->v[i], alert, tenant))
+        if (rule_matches(&r->v[i], v))
             return (int)i;
     return -1;
 }

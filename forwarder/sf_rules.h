@@ -1,13 +1,14 @@
-/* sf_rules.h - alert selection rules (`rules:` on any output): each rule
- * matches on tenant names, minimum severity, categories, service/detection
- * sources and status; an alert goes to the output if any rule matches.
+/* sf_rules.h - alert selection rules (`rules:` on any output), pipeline
+ * policy: each rule matches on tenant names, minimum severity, categories,
+ * service/detection sources and status of an alert view; an alert goes to
+ * the output if any rule matches.
  * Compiled once from the YAML node; the compiled set is read-only (safe to
  * share between threads). Owns copies of every string it keeps. */
 #ifndef SF_RULES_H
 #define SF_RULES_H
 
 #include <stddef.h>
-#include <json-c/json.h>
+#include "sf_alert_view.h"
 #include "sf_buf.h"
 #include "sf_err.h"
 #include "sf_yaml.h"
@@ -21,10 +22,10 @@ struct sf_rules;
 sf_err sf_rules_compile(const struct sf_node *rules, const char *path,
                         struct sf_rules **out, struct sf_buf *errs);
 
-/* Index of the first rule matching alert (a Graph, MDE or SIEM API alert
- * object, or a JSON record of one) seen from tenant (its configured name),
- * or -1 if none matches. r NULL: 0 (the implicit "every alert" rule). */
-int sf_rules_match(const struct sf_rules *r, json_object *alert, const char *tenant);
+/* Index of the first rule matching the alert view v (v->tenant: the
+ * configured tenant name), or -1 if none matches. r NULL: 0 (the implicit
+ * "every alert" rule). */
+int sf_rules_match(const struct sf_rules *r, const struct sf_alert_view *v);
 
 void sf_rules_free(struct sf_rules *r);
 
@@ -40,8 +41,4 @@ const char *sf_rules_describe(const struct sf_rules *r, size_t i);
 /* Severity rank: 1 informational, 2 low, 3 medium, 4 high; 0 for absent or
  * unknown values (which no min_severity admits). Case-insensitive. */
 int sf_rules_severity_rank(const char *severity);
-/* String member of alert by case-insensitive key ("severity" finds MDE's
- * "severity" and the SIEM API's "Severity"), NULL if absent or not a string. */
-const char *sf_rules_field(json_object *alert, const char *key);
-
 #endif

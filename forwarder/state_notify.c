@@ -1,7 +1,12 @@
-/* notify_store.c - state_dir/notify.db (SQLite, WAL, synchronous=FULL) for
- * the notification outputs: which (rule, alert id) was sent at which
+/* state_notify.c - the notification policy's memory in the one state store
+ * state_dir/siemfwd.db (tables notify_sent and notify_held beside the
+ * cursors; WAL, synchronous=FULL): which (rule, alert id) was sent at which
  * severity, and the alerts flood control holds for a digest, so a crash
- * never loses one. One handle per output instance, used by its thread. */
+ * never loses one. One connection per notification output, used by its
+ * runner thread only (the cursor store's own connection is not shared
+ * across threads). In cluster mode, where cursors live in Kafka, this
+ * memory stays in the instance's local siemfwd.db. A notify.db left by an
+ * older siemfwd is imported once (then renamed notify.db.imported). */
 #include <errno.h>
 #include <sqlite3.h>
 #include <stdio.h>
@@ -10,7 +15,8 @@
 #include <sys/stat.h>
 #include <time.h>
 
-#include "sf_notify.h"
+#include "sf_log.h"
+#include "sf_state_notify.h"
 
 /* Alerts are re-read for up to 180 days (the longest retention). */
 #define SENT_KEEP_MS (200LL * 86400 * 1000)
@@ -22,28 +28,29 @@ struct sf_nstore {
 };
 
 static const char schema[] =
-    "CREATE TABLE IF NOT EXISTS sent ("
+    "CREATE TABLE IF NOT EXISTS notify_sent ("
     " output TEXT NOT NULL, rule TEXT NOT NULL, alert_id TEXT NOT NULL,"
     " severity INTEGER NOT NULL, sent_ms INTEGER NOT NULL,"
     " PRIMARY KEY (output, rule, alert_id)) WITHOUT ROWID;"
-    "CREATE TABLE IF NOT EXISTS held ("
+    "CREATE TABLE IF NOT EXISTS notify_held ("
     " seq INTEGER PRIMARY KEY AUTOINCREMENT, output TEXT NOT NULL, rule TEXT NOT NULL,"
     " window_ms INTEGER NOT NULL, tenant TEXT NOT NULL, tenant_id TEXT,"
     " alert_id TEXT NOT NULL, severity TEXT, title TEXT, link TEXT,"
     " held_ms INTEGER NOT NULL);"
-    "CREATE INDEX IF NOT EXISTS held_rule ON held(output, rule, seq);";
+    "CREATE INDEX IF NOT EXISTS notify_held_rule ON notify_held(output, rule, seq);"
+    "CREATE TABLE IF NOT EXISTS notify_meta (key TEXT PRIMARY KEY, value TEXT);";
 
 static const char *const sql_text[] = {
-    "SELECT severity FROM sent WHERE output=?1 AND rule=?2 AND alert_id=?3",
-    "INSERT INTO sent(output, rule, alert_id, severity, sent_ms) VALUES(?1,?2,?3,?4,?5)"
+    "SELECT severity FROM notify_sent WHERE output=?1 AND rule=?2 AND alert_id=?3",
+    "INSERT INTO notify_sent(output, rule, alert_id, severity, sent_ms) VALUES(?1,?2,?3,?4,?5)"
     " ON CONFLICT(output, rule, alert_id) DO UPDATE SET"
     " severity=MAX(severity, excluded.severity), sent_ms=excluded.sent_ms",
-    "INSERT INTO held(output, rule, window_ms, tenant, tenant_id, alert_id, severity,"
+    "INSERT INTO notify_held(output, rule, window_ms, tenant, tenant_id, alert_id, severity,"
     " title, link, held_ms) VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10)",
     "SELECT seq, window_ms, tenant, tenant_id, alert_id, severity, title, link, held_ms"
-    " FROM held WHERE output=?1 AND rule=?2 ORDER BY seq LIMIT ?3",
-    "DELETE FROM held WHERE output=?1 AND rule=?2 AND seq<=?3",
-    "SELECT rule, MIN(window_ms), COUNT(*) FROM held WHERE output=?1 GROUP BY rule"
+    " FROM notify_held WHERE output=?1 AND rule=?2 ORDER BY seq LIMIT ?3",
+    "DELETE FROM notify_held WHERE output=?1 AND rule=?2 AND seq<=?3",
+    "SELECT rule, MIN(window_ms), COUNT(*) FROM notify_held WHERE output=?1 GROUP BY rule"
     " ORDER BY MIN(seq)",
     "BEGIN IMMEDIATE", "COMMIT", "ROLLBACK",
 };
@@ -55,6 +62,63 @@ static int make_dir(const char *dir)
     if (mkdir(dir, 0700) != 0 && errno != EEXIST)
         return -1;
     return stat(dir, &sb) == 0 && S_ISDIR(sb.st_mode) ? 0 : -1;
+}
+
+static int run(sqlite3_stmt *st);
+
+/* state_dir/notify.db of an older siemfwd: its rows come over once (the
+ * marker in notify_meta says so, whichever output's thread got there
+ * first), then the file is renamed so nobody reads it again. */
+static sf_err import_old(struct sf_nstore *s, const char *state_dir)
+{
+    static const char import_sql[] =
+        "INSERT OR IGNORE INTO notify_sent SELECT output, rule, alert_id, severity, sent_ms"
+        " FROM old.sent;"
+        "INSERT INTO notify_held(output, rule, window_ms, tenant, tenant_id, alert_id,"
+        " severity, title, link, held_ms) SELECT output, rule, window_ms, tenant,"
+        " tenant_id, alert_id, severity, title, link, held_ms FROM old.held ORDER BY seq;"
+        "INSERT INTO notify_meta(key, value) VALUES('imported notify.db', 'yes');";
+    char old[4096], done[4200];
+    struct stat sb;
+    sqlite3_stmt *st = NULL;
+    int imported = 0, rc;
+
+    snprintf(old, sizeof(old), "%s/notify.db", state_dir);
+    if (stat(old, &sb) != 0)
+        return SF_OK;
+    if (run(s->begin))
+        return SF_ERR_IO;
+    rc = sqlite3_prepare_v2(s->db, "SELECT 1 FROM notify_meta WHERE key='imported notify.db'",
+                            -1, &st, NULL);
+    if (rc == SQLITE_OK)
+        imported = sqlite3_step(st) == SQLITE_ROW;
+    sqlite3_finalize(st);
+    if (rc == SQLITE_OK && !imported) {
+        sqlite3_stmt *at = NULL;
+        rc = sqlite3_prepare_v2(s->db, "ATTACH DATABASE ?1 AS old", -1, &at, NULL);
+        if (rc == SQLITE_OK) {
+            sqlite3_bind_text(at, 1, old, -1, SQLITE_STATIC);
+            rc = sqlite3_step(at) == SQLITE_DONE ? SQLITE_OK : SQLITE_ERROR;
+        }
+        sqlite3_finalize(at);
+        if (rc == SQLITE_OK)
+            rc = sqlite3_exec(s->db, import_sql, NULL, NULL, NULL);
+    }
+    if (rc == SQLITE_OK && !run(s->commit)) {
+        if (!imported)
+            sf_info(NULL, s->output, "imported %s (sent-once memory, held alerts) into "
+                    "siemfwd.db", old);
+    } else {
+        sf_error(NULL, s->output, "cannot import %s: %s", old, sqlite3_errmsg(s->db));
+        run(s->rollback);
+        rc = SQLITE_ERROR;
+    }
+    sqlite3_exec(s->db, "DETACH DATABASE old", NULL, NULL, NULL);
+    if (rc != SQLITE_OK)
+        return SF_ERR_IO;
+    snprintf(done, sizeof(done), "%s.imported", old);
+    rename(old, done);   /* a race with another output's thread is harmless */
+    return SF_OK;
 }
 
 static sf_err prepare_all(struct sf_nstore *s)
@@ -72,7 +136,7 @@ static void prune(struct sf_nstore *s, int64_t now_ms)
 {
     sqlite3_stmt *st = NULL;
 
-    if (sqlite3_prepare_v2(s->db, "DELETE FROM sent WHERE output=?1 AND sent_ms<?2", -1, &st,
+    if (sqlite3_prepare_v2(s->db, "DELETE FROM notify_sent WHERE output=?1 AND sent_ms<?2", -1, &st,
                            NULL) != SQLITE_OK)
         return;
     sqlite3_bind_text(st, 1, s->output, -1, SQLITE_STATIC);
@@ -98,7 +162,7 @@ sf_err sf_nstore_open(const char *state_dir, const char *output, struct sf_nstor
         err = SF_ERR_IO;
         goto out;
     }
-    snprintf(path, sizeof(path), "%s/notify.db", state_dir);
+    snprintf(path, sizeof(path), "%s/siemfwd.db", state_dir);
     if (sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
                         SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
         err = SF_ERR_IO;
@@ -107,7 +171,8 @@ sf_err sf_nstore_open(const char *state_dir, const char *output, struct sf_nstor
     sqlite3_busy_timeout(s->db, 10000);
     if (sqlite3_exec(s->db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;", NULL, NULL,
                      NULL) != SQLITE_OK ||
-        sqlite3_exec(s->db, schema, NULL, NULL, NULL) != SQLITE_OK || prepare_all(s) != SF_OK)
+        sqlite3_exec(s->db, schema, NULL, NULL, NULL) != SQLITE_OK || prepare_all(s) != SF_OK
+        || import_old(s, state_dir) != SF_OK)
         err = SF_ERR_IO;
     else
         prune(s, (int64_t)time(NULL) * 1000);
@@ -179,7 +244,7 @@ sf_err sf_nstore_mark_sent(struct sf_nstore *s, const char *rule, const char *al
 }
 
 sf_err sf_nstore_hold(struct sf_nstore *s, const char *rule, int64_t window_ms,
-                      const struct sf_notify_alert *a, int64_t now_ms)
+                      const struct sf_notify_item *a, int rank, int64_t now_ms)
 {
     sqlite3_stmt *h = s->hold;
     int rc;
@@ -190,14 +255,14 @@ sf_err sf_nstore_hold(struct sf_nstore *s, const char *rule, int64_t window_ms,
     sqlite3_bind_int64(h, 3, window_ms);
     sqlite3_bind_text(h, 4, a->tenant ? a->tenant : "", -1, SQLITE_STATIC);
     sqlite3_bind_text(h, 5, a->tenant_id, -1, SQLITE_STATIC);
-    sqlite3_bind_text(h, 6, a->id ? a->id : "", -1, SQLITE_STATIC);
+    sqlite3_bind_text(h, 6, a->alert_id ? a->alert_id : "", -1, SQLITE_STATIC);
     sqlite3_bind_text(h, 7, a->severity, -1, SQLITE_STATIC);
     sqlite3_bind_text(h, 8, a->title, -1, SQLITE_STATIC);
-    sqlite3_bind_text(h, 9, a->link, -1, SQLITE_STATIC);
+    sqlite3_bind_text(h, 9, a->link && *a->link ? a->link : NULL, -1, SQLITE_STATIC);
     sqlite3_bind_int64(h, 10, now_ms);
     rc = run(h);
     if (!rc)
-        rc = put_sent(s, rule, a->id ? a->id : "", a->sev_rank, now_ms);
+        rc = put_sent(s, rule, a->alert_id ? a->alert_id : "", rank, now_ms);
     if (!rc)
         rc = run(s->commit);
     if (rc)

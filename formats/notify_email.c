@@ -1,14 +1,17 @@
-/* email_msg.c - builds the notification emails: RFC 5322 headers made safe
- * (control characters removed, RFC 2047 encoded-words for non-ASCII), a
- * multipart/alternative body with text and HTML parts in quoted-printable.
- * Pure functions over caller-owned buffers; no I/O (email.c sends). */
+/* notify_email.c - the email messages of the notification renderer:
+ * RFC 5322 headers made safe (control characters removed, RFC 2047
+ * encoded-words for non-ASCII), a multipart/alternative body with text and
+ * HTML parts in quoted-printable, for one alert or one flood-control
+ * digest. Pure functions over caller-owned buffers; no I/O
+ * (outputs/email.c sends what comes out). */
 #include <stdint.h>
+#include <sys/random.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
-#include "sf_notify.h"
+#include "sf_notify_render.h"
 
 #define HEADER_VALUE_MAX 900   /* bytes of a header value kept (RFC 5322: 998/line) */
 #define FOLD_AT 76
@@ -31,7 +34,7 @@ void sf_email_date(int64_t ms, char *buf, size_t len)
 void sf_notify_severity_word(const char *severity, char *buf, size_t len)
 {
     static const char *const words[] = { "Unknown", "Informational", "Low", "Medium", "High" };
-    int r = sf_rules_severity_rank(severity);
+    int r = sf_sev_rank_of(severity);
 
     if (r || !severity || !*severity)
         snprintf(buf, len, "%s", words[r]);
@@ -332,27 +335,27 @@ static void alert_rows(struct bodies *b, const struct sf_email_opts *eo,
     char src[512], org[512];
     struct sf_buf dev;
 
-    snprintf(org, sizeof(org), "%s%s%s%s", a->tenant ? a->tenant : "",
-             a->tenant_id ? " (tenant " : "", a->tenant_id ? a->tenant_id : "",
-             a->tenant_id ? ")" : "");
-    snprintf(src, sizeof(src), "%s%s%s", a->service_source ? a->service_source : "",
-             a->service_source && a->detection_source ? " / " : "",
-             a->detection_source ? a->detection_source : "");
+    snprintf(org, sizeof(org), "%s%s%s%s", a->v->tenant ? a->v->tenant : "",
+             a->v->tenant_id ? " (tenant " : "", a->v->tenant_id ? a->v->tenant_id : "",
+             a->v->tenant_id ? ")" : "");
+    snprintf(src, sizeof(src), "%s%s%s", a->v->service_source ? a->v->service_source : "",
+             a->v->service_source && a->v->detection_source ? " / " : "",
+             a->v->detection_source ? a->v->detection_source : "");
     sf_buf_init(&dev, 0);
-    for (size_t i = 0; i < a->ndevices; i++)
-        sf_buf_printf(&dev, "%s%s", i ? ", " : "", a->devices[i]);
+    for (size_t i = 0; i < a->v->ndevices; i++)
+        sf_buf_printf(&dev, "%s%s", i ? ", " : "", a->v->devices[i]);
     if (eo->organization)
         row(b, "Organization:", org);
     row(b, "Severity:", sev);
-    row(b, "Status:", a->status);
-    row(b, "Category:", a->category);
+    row(b, "Status:", a->v->status);
+    row(b, "Category:", a->v->category);
     row(b, "Source:", src);
-    row(b, "Created:", a->time);
+    row(b, "Created:", a->v->created);
     if (eo->device)
         row(b, "Devices:", dev.data);
-    row(b, "Alert ID:", a->id);
+    row(b, "Alert ID:", a->v->id);
     if (eo->portal_link)
-        link_row(b, "Portal link:", a->link, "Open the alert in Microsoft Defender");
+        link_row(b, "Portal link:", a->v->link, "Open the alert in Microsoft Defender");
     sf_buf_free(&dev);
 }
 
@@ -362,16 +365,16 @@ sf_err sf_email_alert(const struct sf_email_opts *eo, const struct sf_notify_ale
 {
     struct bodies b = { .err = SF_OK };
     struct sf_buf subject;
-    const char *title = a->title ? a->title : "(no title)";
+    const char *title = a->v->title ? a->v->title : "(no title)";
     char sev[64];
     sf_err err;
 
-    sf_notify_severity_word(a->severity, sev, sizeof(sev));
+    sf_notify_severity_word(a->v->severity, sev, sizeof(sev));
     sf_buf_init(&subject, 0);
     sf_buf_init(&b.text, 0);
     sf_buf_init(&b.html, 0);
-    if (eo->organization && a->tenant)
-        sf_buf_printf(&subject, "[%s] ", a->tenant);
+    if (eo->organization && a->v->tenant)
+        sf_buf_printf(&subject, "[%s] ", a->v->tenant);
     sf_buf_printf(&subject, "%s: %s", sev, title);
     err = mime_headers(out, eo, now_ms, msgid, boundary, subject.data);
     sf_buf_free(&subject);
@@ -392,7 +395,7 @@ sf_err sf_email_alert(const struct sf_email_opts *eo, const struct sf_notify_ale
         b.err = sf_buf_adds(&b.text, "\n");
     if (!b.err)
         b.err = sf_buf_adds(&b.html, "</table>\n");
-    text_block(&b, a->description, "white-space:pre-wrap");
+    text_block(&b, a->v->description, "white-space:pre-wrap");
     if (a->rule && !b.err)
         b.err = sf_buf_printf(&b.text, "\n-- \nSent by siemfwd (rule: %s)\n", a->rule);
     if (a->rule && !b.err)
@@ -505,4 +508,29 @@ sf_err sf_email_digest(const struct sf_email_opts *eo, const struct sf_notify_di
     sf_buf_free(&subject);
     sf_buf_free(&intro);
     return finish(out, boundary, &b);
+}
+
+static int random_hex(char *out, size_t bytes)
+{
+    unsigned char r[32];
+
+    if (bytes > sizeof(r) || getrandom(r, bytes, 0) != (ssize_t)bytes)
+        return -1;
+    for (size_t i = 0; i < bytes; i++)
+        sprintf(out + 2 * i, "%02x", r[i]);
+    return 0;
+}
+
+void sf_email_ids(const char *domain, char *msgid, size_t mlen, char *boundary, size_t blen)
+{
+    char a[33] = "0", b[33] = "0";
+    static unsigned long fallback;
+
+    /* getrandom cannot fail for 28 bytes after boot; if it does, still unique */
+    if (random_hex(a, 16) || random_hex(b, 12)) {
+        snprintf(a, sizeof(a), "%lx%lx", (unsigned long)time(NULL), ++fallback);
+        snprintf(b, sizeof(b), "%s", a);
+    }
+    snprintf(msgid, mlen, "%s.siemfwd@%s", a, domain ? domain : "siemfwd.invalid");
+    snprintf(boundary, blen, "=_siemfwd_%s", b);
 }
