@@ -1,9 +1,10 @@
 /* config_tenants.c - the tenants section: tenant_defaults merged under each
- * entry, credentials (client secret or certificate), per-source API hosts
- * and page sizes, and references to outputs, for entries of the main file
+ * entry, credentials (client secret or certificate), URL checks, and
+ * references to outputs, for entries of the main file
  * and of tenants_dir files alike (tenants_dir.c collects them). Strings are
  * owned by each sf_tenant_conf (deep copies of the defaults), freed by
- * cfg_free_tenants with the tenants_dir documents. */
+ * cfg_free_tenants with the tenants_dir documents. Sources are names here:
+ * their defaults and rules are the forwarder's source types' (sf_sources.h). */
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,15 +17,13 @@
 #define SEC 1000LL
 #define DAY (86400LL * SEC)
 
-static const char *const sources[] = { "graph", "mde", "siem", NULL };
-
 const struct sf_conf_entry cfg_tenant_table[] = {
     { "name", SF_CT_STRING, NULL, TOFF(name), 0, 0, NULL, 1,
       "unique tenant name, in every record and in state" },
     { "tenant_id", SF_CT_STRING, NULL, TOFF(tenant_id), 0, 0, NULL, 1,
       "the customer's Entra tenant id (GUID)" },
-    { "source", SF_CT_ENUM, "graph", TOFF(source_name), 0, 0, sources, 0,
-      "alert API: Graph alerts_v2, MDE /api/alerts, legacy SIEM API" },
+    { "source", SF_CT_STRING, "graph", TOFF(source_name), 0, 0, NULL, 0,
+      "alert API: graph (alerts_v2), mde (/api/alerts), siem (legacy SIEM API)" },
     { "client_id", SF_CT_STRING, NULL, TOFF(client_id), 0, 0, NULL, 1,
       "application (client) id of the MSSP's multi-tenant app" },
     { "client_secret", SF_CT_SECRET, NULL, TOFF(client_secret), 0, 0, NULL, 0,
@@ -34,7 +33,7 @@ const struct sf_conf_entry cfg_tenant_table[] = {
     { "authority", SF_CT_STRING, "https://login.microsoftonline.com", TOFF(authority), 0, 0,
       NULL, 0, "Entra ID login host (https:// only)" },
     { "api_base", SF_CT_STRING, NULL, TOFF(api_base), 0, 0, NULL, 0,
-      "API host (https:// only); default per source (regional hosts, clouds, emulators)" },
+      "API host (https:// only); default per source; siem: required (regional)" },
     { "start_from", SF_CT_DURATION, "24h", TOFF(start_from_ms), 0, 180 * DAY, NULL, 0,
       "first-run backfill window" },
     { "overlap", SF_CT_DURATION, "5m", TOFF(overlap_ms), 0, DAY, NULL, 0,
@@ -60,18 +59,6 @@ const struct sf_conf_entry cfg_cert_table[] = {
     { "key_password", SF_CT_SECRET, NULL, KOFF(key_password), 0, 0, NULL, 0,
       "password of an encrypted key: ${ENV}, file:/path or text" },
     SF_CONF_END
-};
-
-/* Per-source defaults: hosts from reference/defender-api.md §0, §2.1-2.3
- * (MDE: the documented api.securitycenter host; SIEM: the US exporter);
- * page sizes from §4.1/§4.4 (Graph 500 as proposed, MDE's max 10,000). */
-static const struct {
-    const char *api_base;
-    long long page_size;
-} source_defaults[] = {
-    [SF_SOURCE_GRAPH] = { "https://graph.microsoft.com", 500 },
-    [SF_SOURCE_MDE] = { "https://api.securitycenter.microsoft.com", 10000 },
-    [SF_SOURCE_SIEM] = { "https://wdatp-alertexporter-us.windows.com", 0 },
 };
 
 static int present(const struct sf_node *map, const char *key)
@@ -270,21 +257,7 @@ static void check_tenant(struct cfg_loader *ld, const struct sf_node *tmap,
         cfg_error(ld, tmap, path, "give client_secret or certificate, not both");
     if (!has_secret && !t->has_cert)
         cfg_error(ld, tmap, path, "needs client_secret or certificate");
-    if (!t->source_name)
-        return;
-    t->source = strcmp(t->source_name, "mde") == 0    ? SF_SOURCE_MDE
-                : strcmp(t->source_name, "siem") == 0 ? SF_SOURCE_SIEM
-                                                      : SF_SOURCE_GRAPH;
-    snprintf(kpath, sizeof(kpath), "%s.page_size", path);
-    if (t->source == SF_SOURCE_SIEM && t->page_size)
-        cfg_error(ld, cfg_at(tmap, "page_size"), kpath, "the siem source has no paging");
-    snprintf(kpath, sizeof(kpath), "%s.filter", path);
-    if (t->source != SF_SOURCE_GRAPH && t->filter)
-        cfg_error(ld, cfg_at(tmap, "filter"), kpath, "only the graph source takes a filter");
-    if (!t->page_size)
-        t->page_size = source_defaults[t->source].page_size;
-    if (!t->api_base && !(t->api_base = strdup(source_defaults[t->source].api_base)))
-        ld->nomem = 1;
+    /* source, page_size and filter: the source registry's (sf_sources_apply) */
     snprintf(kpath, sizeof(kpath), "%s.api_base", path);
     check_https(ld, cfg_at(tmap, "api_base"), kpath, t->api_base);
     cfg_check_url(ld, cfg_at(tmap, "api_base"), kpath, t->api_base);
@@ -346,6 +319,8 @@ static void load_tenant(struct cfg_loader *ld, const struct sf_node *dmap,
     char cpath[48];
 
     t->line = tmap->line;
+    t->node = tmap;
+    snprintf(t->path, sizeof(t->path), "%s", path);
     if (tmap->type != SF_NODE_MAP) {
         cfg_bound(ld, sf_conf_bind(tmap, path, cfg_tenant_table, NULL, t, ld->errs));
         return;

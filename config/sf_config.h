@@ -13,12 +13,6 @@
 #include "sf_tls_conf.h"
 #include "sf_yaml.h"
 
-enum sf_source_kind {
-    SF_SOURCE_GRAPH,  /* Graph security/alerts_v2 (default) */
-    SF_SOURCE_MDE,    /* MDE /api/alerts */
-    SF_SOURCE_SIEM,   /* legacy SIEM alert exporter */
-};
-
 enum sf_format_type { SF_FORMAT_CEF, SF_FORMAT_LEEF, SF_FORMAT_JSON };
 
 struct sf_cert_conf {
@@ -33,23 +27,30 @@ struct sf_cert_conf {
 struct sf_tenant_conf {
     char *name;           /* unique, [A-Za-z0-9._-]{1,64} */
     char *tenant_id;      /* GUID, as written */
-    char *source_name;    /* "graph" | "mde" | "siem" */
-    enum sf_source_kind source;
+    /* Name of a source type ("graph", "mde", "siem"), as written. The
+     * forwarder's source registry checks it and the source-specific keys
+     * (api_base, page_size, filter) and fills in the type's defaults after
+     * loading (sf_sources_apply, forwarder/sf_sources.h): config knows no
+     * source. */
+    char *source_name;
     char *client_id;
     char *client_secret;  /* secret; NULL when a certificate is used */
     const struct sf_node *certificate_node; /* borrowed; where cert came from */
     int has_cert;         /* exactly one of client_secret / cert is set */
     struct sf_cert_conf cert;
     char *authority;      /* no trailing '/' */
-    char *api_base;       /* per-source default filled in; no trailing '/' */
+    char *api_base;       /* no trailing '/'; NULL: the source's default */
     long long start_from_ms;
     long long overlap_ms;
     long long settle_ms;
-    long long page_size;  /* $top; per-source default; 0 for siem (no paging) */
-    char *filter;         /* extra OData $filter clause (graph only), or NULL */
+    long long page_size;  /* $top; 0: the source's default (0 if it has no paging) */
+    char *filter;         /* extra OData $filter clause, or NULL */
     struct sf_strlist outputs; /* output names; every output when not given */
     int enabled;
     int line;             /* line of the tenant's entry in the config */
+    const struct sf_node *node; /* the tenant's mapping, borrowed (for FILE:LINE
+                           * messages of checks made after loading) */
+    char path[32];        /* "tenants[i]" (or "tenant" in a tenants_dir file) */
 };
 
 struct sf_format_conf {

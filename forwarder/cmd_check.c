@@ -17,6 +17,7 @@
 #include "sf_redact.h"
 #include "sf_notify_policy.h"
 #include "sf_rules.h"
+#include "sf_sources.h"
 
 struct sf_config *sf_cli_load_config(const char *path, int *rc);
 
@@ -93,15 +94,11 @@ static const struct {
     { 50059, "no tenant in the request: tenant_id is missing" },
 };
 
-static const char *permission_of(enum sf_source_kind src)
+static const char *permission_of(const char *source)
 {
-    switch (src) {
-    case SF_SOURCE_GRAPH: return "SecurityAlert.Read.All (Microsoft Graph, application)";
-    case SF_SOURCE_MDE: return "Alert.Read.All (WindowsDefenderATP, application)";
-    case SF_SOURCE_SIEM: return "the SIEM API authorization in the customer's Defender portal "
-                                "(Settings > Endpoints > APIs > SIEM > MSSP)";
-    }
-    return "?";
+    const char *p = sf_source_permission(source);
+
+    return p ? p : "?";
 }
 
 /* One line of advice for a failed probe of t (msg is already redacted). */
@@ -127,7 +124,7 @@ static void explain(const struct sf_tenant_conf *t, const struct sf_fetch_status
         printf("       permission missing: a token was issued but the API refused it (HTTP "
                "%ld); the app needs %s, granted and consented in this tenant (consent "
                "again after adding a permission: %s)\n", st->http_status,
-               permission_of(t->source), url);
+               permission_of(t->source_name), url);
     }
 }
 
@@ -152,7 +149,7 @@ static int check_online(const struct sf_config *cfg, const char *only)
         if (only && strcmp(t->name, only) != 0)
             continue;
         struct sf_fetch_tenant ft = {
-            t->name, t->tenant_id, (enum sf_source)t->source, t->client_id,
+            t->name, t->tenant_id, t->source_name, t->client_id,
             t->client_secret, t->has_cert ? t->cert.cert_file : NULL,
             t->has_cert ? t->cert.key_file : NULL, t->has_cert ? t->cert.key_password : NULL,
             t->authority, t->api_base, t->filter, (int)t->page_size,
@@ -168,7 +165,7 @@ static int check_online(const struct sf_config *cfg, const char *only)
             bad++;
         } else {
             printf("tenant %-20s ok   (%s): consented, token issued, %s in place\n", t->name,
-                   t->source_name, permission_of(t->source));
+                   t->source_name, permission_of(t->source_name));
         }
     }
     sf_api_client_free(c);

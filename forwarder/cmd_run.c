@@ -19,6 +19,7 @@
 #include "sf_log.h"
 #include "sf_metrics.h"
 #include "sf_pipeline.h"
+#include "sf_sources.h"
 
 static const char run_usage[] =
     "usage: siemfwd run -c FILE [--once]\n"
@@ -41,6 +42,10 @@ struct sf_config *sf_cli_load_config(const char *path, int *rc)
 
     sf_buf_init(&errs, 0);
     sf_err err = sf_config_load(path, &cfg, &errs);
+    if (!err && (err = sf_sources_apply(cfg, &errs)) != SF_OK) {
+        sf_config_free(cfg);   /* tenants' sources checked by their types */
+        cfg = NULL;
+    }
     if (err) {
         fprintf(stderr, "%s", errs.data ? errs.data : "");
         if (!errs.len)

@@ -17,6 +17,7 @@
 #include "sf_cli.h"
 #include "sf_config.h"
 #include "sf_fetch.h"
+#include "sf_sources.h"
 
 #define SF_DEFAULT_CONFIG "/etc/siemfwd/siemfwd.yaml"
 
@@ -91,15 +92,20 @@ static int write_new(const char *dir, const char *path, const char *text)
     return err;
 }
 
-static const char *permission_of(enum sf_source_kind src)
+/* A registered source name, exactly as the config will take it. */
+static int known_source(const char *name)
 {
-    switch (src) {
-    case SF_SOURCE_GRAPH: return "SecurityAlert.Read.All (Microsoft Graph, application)";
-    case SF_SOURCE_MDE: return "Alert.Read.All (WindowsDefenderATP, application)";
-    case SF_SOURCE_SIEM: return "the SIEM API authorization in the customer's Defender "
-                                "portal (Settings > Endpoints > APIs > SIEM)";
-    }
-    return "?";
+    for (const char *const *n = sf_source_names(); *n; n++)
+        if (strcmp(*n, name) == 0)
+            return 1;
+    return 0;
+}
+
+static const char *permission_of(const char *source)
+{
+    const char *p = sf_source_permission(source);
+
+    return p ? p : "?";
 }
 
 /* Loads the config with the new file in place; on failure removes it. */
@@ -121,7 +127,7 @@ static int verify(const char *cfgpath, const char *file, const char *name)
     if (sf_consent_url(t->authority, t->client_id, t->tenant_id, NULL, url, sizeof(url)) == 0)
         printf("\nAn administrator of tenant %s grants the app access once, here:\n  %s\n",
                t->tenant_id, url);
-    printf("The app needs: %s.\n", permission_of(t->source));
+    printf("The app needs: %s.\n", permission_of(t->source_name));
     printf("\nThen check it:   siemfwd check -c %s --online --tenant %s\n"
            "and reload:      systemctl reload siemfwd\n", cfgpath, name);
     sf_config_free(cfg);
@@ -223,8 +229,7 @@ int sf_cmd_tenant(int argc, char **argv)
                 "00000000-0000-0000-0000-000000000000)\n", tid);
         return SF_EXIT_USAGE;
     }
-    if (source && strcmp(source, "graph") != 0 && strcmp(source, "mde") != 0 &&
-        strcmp(source, "siem") != 0) {
+    if (source && !known_source(source)) {
         fprintf(stderr, "siemfwd tenant add: --source '%s' is not graph, mde or siem\n",
                 source);
         return SF_EXIT_USAGE;

@@ -344,7 +344,7 @@ sf_err sf_cycle_run(struct sf_worker *w, struct sf_tenant_rt *t, struct sf_fetch
 {
     struct cycle c = { .w = w, .t = t, .ti = (size_t)(t - w->p->tenants),
                        .overlap = t->tc->overlap_ms, .info = { t->tc->name, t->tc->tenant_id },
-                       .source = sf_source_name(t->ft.source) };
+                       .source = t->ft.source };
     int64_t now = sf_now_ms(), until = now - t->tc->settle_ms;
     sf_err err = SF_OK;
 

@@ -1,6 +1,7 @@
 /* fetch.c - the fetch stage's public entry points (sf_fetch.h): clients,
  * authenticated GETs with one token renewal on 401, bounded 5xx retries,
  * status classification, page checks, alert keys, consent URL.
+ * Which source a tenant reads is looked up by name (sources.c).
  * Per-API URL building and paging live in source_*.c; tokens in auth.c. */
 #include <stdatomic.h>
 #include <stdio.h>
@@ -421,16 +422,6 @@ sf_err sf_fetch_bisect(struct sf_fetch_ctx *fx, int64_t from_ms, int64_t until_m
     return err;
 }
 
-static const struct sf_source_type *type_of(enum sf_source src)
-{
-    switch (src) {
-    case SF_SRC_GRAPH: return &sf_source_graph;
-    case SF_SRC_MDE: return &sf_source_mde;
-    case SF_SRC_SIEM: return &sf_source_siem;
-    }
-    return NULL;
-}
-
 sf_err sf_fetch_ctx_init(struct sf_fetch_ctx *fx, struct sf_api_client *c,
                        const struct sf_fetch_tenant *t, struct sf_fetch_status *st)
 {
@@ -439,17 +430,22 @@ sf_err sf_fetch_ctx_init(struct sf_fetch_ctx *fx, struct sf_api_client *c,
     fx->c = c;
     fx->t = t;
     fx->st = st;
-    fx->type = type_of(t->source);
+    fx->type = sf_source_type_of(t->source);
     fx->get_json = api_get_json;
     fx->max_split_depth = MAX_SPLIT_DEPTH;
     fx->abort_flag = c ? c->abort_flag : NULL;
     fx->max_pages = SF_FETCH_MAX_PAGES;
+    if (!fx->type && t->source) {
+        sf_errf(st->msg, sizeof(st->msg), "tenant %s: unknown source '%s'",
+                t->name ? t->name : "?", t->source);
+        return SF_ERR_CONFIG;
+    }
     if (!fx->type || !t->tenant_id || !t->client_id) {
         sf_errf(st->msg, sizeof(st->msg), "tenant %s: source, tenant_id and client_id are required",
                 t->name ? t->name : "?");
         return SF_ERR_CONFIG;
     }
-    fx->api_base = t->api_base ? t->api_base : fx->type->default_api_base;
+    fx->api_base = sf_source_api_base(fx->type, t->api_base);
     fx->page_size = t->page_size > 0 ? t->page_size : fx->type->default_page_size;
     if (!fx->api_base) {
         sf_errf(st->msg, sizeof(st->msg), "tenant %s: source %s needs api_base", t->name,
@@ -547,16 +543,6 @@ int sf_fetch_alert_key(json_object *alert, const char *id_key, const char *time_
     return 0;
 }
 
-int sf_alert_key(enum sf_source src, json_object *alert, const char **id,
-                 int64_t *last_update_ms)
-{
-    const struct sf_source_type *type = type_of(src);
-
-    if (!type || !alert || !json_object_is_type(alert, json_type_object))
-        return -1;
-    return type->key(alert, id, last_update_ms);
-}
-
 int sf_consent_url(const char *authority, const char *client_id, const char *tenant,
                    const char *redirect_uri, char *buf, size_t n)
 {
@@ -592,26 +578,6 @@ int sf_consent_url(const char *authority, const char *client_id, const char *ten
     }
     sf_buf_free(&b);
     return rc;
-}
-
-int sf_source_parse(const char *name, enum sf_source *src)
-{
-    static const enum sf_source all[] = { SF_SRC_GRAPH, SF_SRC_MDE, SF_SRC_SIEM };
-
-    for (size_t i = 0; name && i < sizeof(all) / sizeof(all[0]); i++) {
-        if (strcasecmp(name, type_of(all[i])->name) == 0) {
-            *src = all[i];
-            return 0;
-        }
-    }
-    return -1;
-}
-
-const char *sf_source_name(enum sf_source src)
-{
-    const struct sf_source_type *type = type_of(src);
-
-    return type ? type->name : "unknown";
 }
 
 /* ---- times (Defender emits 0-7 fraction digits, 4.4 step 7) ---- */

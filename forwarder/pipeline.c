@@ -123,7 +123,7 @@ static sf_err setup_tenants(struct sf_pipeline *p, char *errbuf, size_t errlen)
         struct sf_tenant_rt *t = &p->tenants[p->ntenants++];
         t->tc = tc;
         t->ft = (struct sf_fetch_tenant){
-            tc->name, tc->tenant_id, (enum sf_source)tc->source, tc->client_id,
+            tc->name, tc->tenant_id, tc->source_name, tc->client_id,
             tc->client_secret, tc->has_cert ? tc->cert.cert_file : NULL,
             tc->has_cert ? tc->cert.key_file : NULL,
             tc->has_cert ? tc->cert.key_password : NULL, tc->authority, tc->api_base,

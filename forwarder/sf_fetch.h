@@ -13,23 +13,21 @@
 #include "sf_gate.h"
 #include "sf_tls_conf.h"
 
-enum sf_source { SF_SRC_GRAPH, SF_SRC_MDE, SF_SRC_SIEM };
-
 /* Everything the fetch stage needs to know of a tenant. All borrowed
  * (from the loaded config); must outlive every call that uses it. */
 struct sf_fetch_tenant {
     const char *name;          /* configured name, for logs */
     const char *tenant_id;     /* Entra tenant GUID */
-    enum sf_source source;
+    const char *source;        /* source type name: "graph", "mde", "siem" (sf_sources.h) */
     const char *client_id;
     const char *client_secret; /* NULL when certificate auth is used */
     const char *cert_file;     /* PEM certificate (certificate auth) */
     const char *key_file;      /* PEM private key */
     const char *key_password;  /* NULL if the key is not encrypted */
     const char *authority;     /* https://login.microsoftonline.com */
-    const char *api_base;      /* https://graph.microsoft.com, ... */
-    const char *filter;        /* extra OData filter (graph), or NULL */
-    int page_size;             /* $top */
+    const char *api_base;      /* NULL: the source's default (if it has one) */
+    const char *filter;        /* extra OData filter (sources that take one), or NULL */
+    int page_size;             /* $top; <= 0: the source's default */
 };
 
 /* Process-wide settings shared by every client. Borrowed strings. */
@@ -102,16 +100,8 @@ sf_err sf_fetch_window(struct sf_api_client *c, const struct sf_fetch_tenant *t,
 sf_err sf_fetch_probe(struct sf_api_client *c, const struct sf_fetch_tenant *t,
                       struct sf_fetch_status *st);
 
-/* The dedup key of one alert of this source: id and last-update time.
- * id is borrowed from the alert. -1 if the alert lacks them (bad record). */
-int sf_alert_key(enum sf_source src, json_object *alert, const char **id,
-                 int64_t *last_update_ms);
-
 /* Admin-consent URL a customer opens to onboard (writes into buf). */
 int sf_consent_url(const char *authority, const char *client_id, const char *tenant,
                    const char *redirect_uri, char *buf, size_t n);
-
-int sf_source_parse(const char *name, enum sf_source *src);
-const char *sf_source_name(enum sf_source src);
 
 #endif

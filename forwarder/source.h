@@ -46,11 +46,16 @@ struct sf_fetch_ctx {
     void *test;                   /* for fake transports */
 };
 
+/* One alert API (a member of the registry in sources.c). Its config rules
+ * and defaults live here and nowhere else (sf_sources_apply checks a
+ * tenant's keys against them). */
 struct sf_source_type {
-    enum sf_source src;
-    const char *name;
+    const char *name;             /* value of a tenant's `source:` */
     const char *default_api_base; /* NULL: api_base is required */
-    int default_page_size;
+    const char *api_base_hint;    /* said when a required api_base is missing */
+    int default_page_size;        /* $top; 0: no paging, page_size is refused */
+    int takes_filter;             /* accepts the tenant's OData `filter` */
+    const char *permission;       /* what the app needs, in words (check, tenant add) */
     int token_v1;                 /* v1 endpoint with resource= (SIEM) */
     int bare_array;               /* body is a JSON array, not {"value": [...]} */
     const char *extra_header;     /* sent on every API call, or NULL */
@@ -58,6 +63,8 @@ struct sf_source_type {
     void (*audience)(const char *api_base, char *buf, size_t n);
     sf_err (*window)(struct sf_fetch_ctx *fx, int64_t from_ms, int64_t until_ms);
     sf_err (*probe_url)(struct sf_fetch_ctx *fx, struct sf_buf *url);
+    /* id and last-update time only (paging, sorting): the same fields view
+     * reads; -1 if either is missing or malformed. */
     int (*key)(json_object *alert, const char **id, int64_t *ms);
     /* Fill v (begun by sf_view_begin: tenant from t) from this API's
      * schema; alert is a JSON object, untrusted. Ends with sf_view_finish. */
@@ -70,6 +77,9 @@ extern const struct sf_source_type sf_source_siem;
 
 /* sources.c: the registry. The type named name (any case), or NULL. */
 const struct sf_source_type *sf_source_type_of(const char *name);
+/* The API host a tenant uses: configured, else the type's default; NULL
+ * when the type has none (then api_base is required). */
+const char *sf_source_api_base(const struct sf_source_type *type, const char *configured);
 
 /* source_view.c: what the view() functions share. */
 /* A non-empty string member of obj without a NUL inside, or NULL. */

@@ -317,10 +317,11 @@ static sf_err graph_window(struct sf_fetch_ctx *fx, int64_t from_ms, int64_t unt
 }
 
 const struct sf_source_type sf_source_graph = {
-    .src = SF_SRC_GRAPH,
     .name = "graph",
     .default_api_base = GRAPH_DEFAULT_BASE,
-    .default_page_size = 500,
+    .default_page_size = 500,           /* defender-api.md 4.4 */
+    .takes_filter = 1,
+    .permission = "SecurityAlert.Read.All (Microsoft Graph, application)",
     .token_v1 = 0,
     .bare_array = 0,
     .extra_header = "Prefer: include-unknown-enum-members",

@@ -140,10 +140,11 @@ static sf_err mde_window(struct sf_fetch_ctx *fx, int64_t from_ms, int64_t until
 }
 
 const struct sf_source_type sf_source_mde = {
-    .src = SF_SRC_MDE,
     .name = "mde",
     .default_api_base = MDE_DEFAULT_BASE,
     .default_page_size = MDE_MAX_TOP,
+    .takes_filter = 0,
+    .permission = "Alert.Read.All (WindowsDefenderATP, application)",
     .token_v1 = 0,
     .bare_array = 0,
     .extra_header = NULL,

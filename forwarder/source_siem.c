@@ -126,10 +126,15 @@ static sf_err siem_window(struct sf_fetch_ctx *fx, int64_t from_ms, int64_t unti
 }
 
 const struct sf_source_type sf_source_siem = {
-    .src = SF_SRC_SIEM,
     .name = "siem",
-    .default_api_base = NULL,   /* regional: wdatp-alertexporter-{eu,us,uk}.windows.com */
-    .default_page_size = 0,
+    /* Regional, and the region is the customer's: no host is right for all */
+    .default_api_base = NULL,
+    .api_base_hint = "the customer's regional exporter, https://wdatp-alertexporter-eu."
+                     "windows.com (or -us, -uk; defender-api.md 2.1)",
+    .default_page_size = 0,             /* no paging */
+    .takes_filter = 0,
+    .permission = "the SIEM API authorization in the customer's Defender portal "
+                  "(Settings > Endpoints > APIs > SIEM > MSSP)",
     .token_v1 = 1,
     .bare_array = 1,
     .extra_header = NULL,

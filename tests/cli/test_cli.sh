@@ -34,6 +34,9 @@ expect 2 "bad-duration.yaml:[0-9]+: " -- "$bin" check -c "$cfgdir/bad-duration.y
 expect 2 "bad-range.yaml:[0-9]+: .*out of range" -- "$bin" check -c "$cfgdir/bad-range.yaml"
 expect 2 "bad-yaml.yaml:[0-9]+: " -- "$bin" check -c "$cfgdir/bad-yaml.yaml"
 expect 2 "bad-output-ref.yaml:[0-9]+: " -- "$bin" check -c "$cfgdir/bad-output-ref.yaml"
+# source-dependent keys: checked by the source types after loading, same FILE:LINE form
+expect 2 "bad-sources.yaml:10: tenants\[0\]\.source: 'grpah' is not one of graph, mde, siem" -- "$bin" check -c "$cfgdir/bad-sources.yaml"
+expect 2 "bad-sources.yaml:20: tenants\[3\]: source siem needs api_base" -- "$bin" check -c "$cfgdir/bad-sources.yaml"
 expect 2 "cannot open" -- "$bin" check -c "$tmp/missing.yaml"
 
 # a config whose map is broken: the map's FILE:LINE is named

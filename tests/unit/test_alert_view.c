@@ -13,6 +13,7 @@
 #include <cmocka.h>
 
 #include "sf_sources.h"
+#include "source.h"
 
 #define TID "b3c1b5fc-828c-45fa-a1e1-10d74f6d6e9c"
 
@@ -206,6 +207,51 @@ static void test_golden_inputs(void **state)
                         strstr(v.link, "tid=" TID) != NULL);
         json_object_put(doc);
     }
+}
+
+/* Paging and sorting read a source's key(); dedup reads the view: both
+ * must see the same id and time in every alert of every shipped file. */
+static void test_key_matches_view(void **state)
+{
+    static const struct { const char *dir, *file, *source; } files[] = {
+        { "tests/data", "graph-alerts_v2.json", "graph" },
+        { "tests/data", "mde-api-alerts.json", "mde" },
+        { "tests/data", "siem-api-alerts.json", "siem" },
+        { "tests/golden/inputs", "graph-real-evidence-shapes.json", "graph" },
+        { "tests/golden/inputs", "graph-real-long-ids.json", "graph" },
+        { "tests/golden/inputs", "graph-real-placeholders.json", "graph" },
+        { "tests/golden/inputs", "graph-real-times-severity.json", "graph" },
+        { "tests/golden/inputs", "graph-real-users.json", "graph" },
+        { "tests/golden/inputs", "graph-real-whitespace.json", "graph" },
+        { "tests/golden/inputs", "mde-real-no-tenant.json", "mde" },
+        { "tests/golden/inputs", "siem-real-long-id.json", "siem" },
+    };
+    size_t checked = 0;
+
+    (void)state;
+    for (size_t f = 0; f < sizeof(files) / sizeof(files[0]); f++) {
+        json_object *doc = load(files[f].dir, files[f].file), *arr = doc;
+        const struct sf_source_type *type = sf_source_type_of(files[f].source);
+        assert_non_null(type);
+        if (json_object_is_type(doc, json_type_object))
+            json_object_object_get_ex(doc, "value", &arr);
+        for (size_t i = 0; i < json_object_array_length(arr); i++) {
+            json_object *a = json_object_array_get_idx(arr, i);
+            struct sf_alert_view v;
+            const char *id = NULL;
+            int64_t ms = -1;
+            int rc = type->key(a, &id, &ms);
+            sf_source_view(files[f].source, a, &contoso, &v);
+            assert_int_equal(rc == 0, v.id && v.last_update);
+            if (rc == 0) {
+                assert_ptr_equal(id, v.id);
+                assert_int_equal(ms, v.last_update_ms);
+                checked++;
+            }
+        }
+        json_object_put(doc);
+    }
+    assert_true(checked >= 15);
 }
 
 /* No tenant given and none in the alert: no tenant, hence no link. */
@@ -457,6 +503,7 @@ int main(void)
         cmocka_unit_test(test_mde_sample),
         cmocka_unit_test(test_siem_sample),
         cmocka_unit_test(test_golden_inputs),
+        cmocka_unit_test(test_key_matches_view),
         cmocka_unit_test(test_no_tenant_no_link),
         cmocka_unit_test(test_wrong_types),
         cmocka_unit_test(test_not_an_alert),

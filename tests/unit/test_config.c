@@ -13,6 +13,7 @@
 #include <cmocka.h>
 
 #include "sf_config.h"
+#include "sf_sources.h"
 
 static char datadir[512];
 
@@ -44,6 +45,10 @@ static struct sf_config *load_ok(const char *name)
 
     sf_buf_init(&errs, 0);
     sf_err err = sf_config_load(data_path(name), &cfg, &errs);
+    /* as every command loads it: then the tenants' source types check their
+     * keys and fill in their defaults */
+    if (err == SF_OK)
+        err = sf_sources_apply(cfg, &errs);
     if (err != SF_OK)
         fail_msg("%s: %s\n%s", name, sf_strerror(err), errs.data ? errs.data : "");
     assert_null(errs.data);
@@ -119,7 +124,6 @@ static void check_good_tenants(const struct sf_config *cfg)
     assert_string_equal(t->name, "contoso");
     assert_string_equal(t->tenant_id, "00000000-0000-0000-0000-000000000001");
     assert_string_equal(t->source_name, "graph");
-    assert_int_equal(t->source, SF_SOURCE_GRAPH);
     assert_string_equal(t->client_secret, "env-client-secret");
     assert_int_equal(t->has_cert, 0);
     assert_string_equal(t->authority, "https://login.microsoftonline.com");
@@ -139,7 +143,7 @@ static void check_good_tenants(const struct sf_config *cfg)
     check_common_tenant(t);
     assert_string_equal(t->name, "fabrikam");
     assert_string_equal(t->tenant_id, "00000000-0000-0000-0000-00000000000A");
-    assert_int_equal(t->source, SF_SOURCE_MDE);
+    assert_string_equal(t->source_name, "mde");
     assert_string_equal(t->api_base, "https://eu.api.security.microsoft.com");
     assert_string_equal(t->client_secret, "env-client-secret");
     assert_int_equal(t->page_size, 5000);
@@ -153,7 +157,7 @@ static void check_good_tenants(const struct sf_config *cfg)
     t = &cfg->tenants[2];
     check_common_tenant(t);
     assert_string_equal(t->name, "northwind.eu");
-    assert_int_equal(t->source, SF_SOURCE_SIEM);
+    assert_string_equal(t->source_name, "siem");
     assert_null(t->client_secret);
     assert_int_equal(t->has_cert, 1);
     snprintf(want, sizeof(want), "%s/certs/northwind.pem", datadir);
@@ -161,7 +165,7 @@ static void check_good_tenants(const struct sf_config *cfg)
     assert_string_equal(t->cert.key_file, "/etc/siemfwd/northwind.key");
     assert_string_equal(t->cert.key_password, "correct horse");
     assert_string_equal(t->authority, "https://login.microsoftonline.us");
-    assert_string_equal(t->api_base, "https://wdatp-alertexporter-us.windows.com");
+    assert_string_equal(t->api_base, "https://wdatp-alertexporter-eu.windows.com");
     assert_int_equal(t->page_size, 0);
     assert_null(t->filter);
     assert_int_equal(t->outputs.n, 2);
@@ -169,7 +173,7 @@ static void check_good_tenants(const struct sf_config *cfg)
     /* woodgrove_2: other source without api_base -> that source's default */
     t = &cfg->tenants[3];
     assert_string_equal(t->name, "woodgrove_2");
-    assert_int_equal(t->source, SF_SOURCE_MDE);
+    assert_string_equal(t->source_name, "mde");
     assert_string_equal(t->api_base, "https://api.securitycenter.microsoft.com");
     assert_int_equal(t->page_size, 10000);
     assert_string_equal(t->client_secret, "correct horse");
@@ -201,7 +205,7 @@ static void check_good_formats_outputs(const struct sf_config *cfg)
     assert_string_equal(o->type, "syslog");
     assert_ptr_equal(o->fmt, &cfg->formats[0]);
     assert_string_equal(o->path, "outputs[0]");
-    assert_int_equal(o->line, 67);
+    assert_int_equal(o->line, 68);
     assert_string_equal(sf_node_get(o->node, "transport")->str, "tls");
     assert_null(o->rules);
     o = &cfg->outputs[1];
@@ -213,7 +217,7 @@ static void check_good_formats_outputs(const struct sf_config *cfg)
     assert_string_equal(o->type, "email");
     assert_null(o->format);
     assert_int_equal(o->rules->type, SF_NODE_SEQ);
-    assert_int_equal(o->rules->line, 85);
+    assert_int_equal(o->rules->line, 86);
     assert_string_equal(sf_node_get(o->flood, "per")->str, "10m");
     assert_ptr_equal(cfg->outputs[3].fmt, sf_config_format(cfg, "qradar-leef"));
     assert_ptr_equal(sf_config_tenant(cfg, "fabrikam"), &cfg->tenants[1]);
@@ -250,7 +254,7 @@ static void test_minimal_defaults(void **state)
     assert_int_equal(cfg->http_tls.verify, 1);
     assert_int_equal(cfg->http_max_response, 64 * 1024 * 1024);
     assert_int_equal(cfg->n_formats, 0);
-    assert_int_equal(t->source, SF_SOURCE_GRAPH);
+    assert_string_equal(t->source_name, "graph");
     assert_string_equal(t->authority, "https://login.microsoftonline.com");
     assert_string_equal(t->api_base, "https://graph.microsoft.com");
     assert_int_equal(t->start_from_ms, 86400000);
@@ -476,11 +480,50 @@ static void test_cross_checks(void **state)
         "F:9: tenants[0].name: 'has space' may only use letters, digits, '.', '_' and '-'\n"
         "F:9: tenants[0]: give client_secret or certificate, not both\n"
         "F:13: tenants[1]: needs client_secret or certificate\n"
-        "F:19: tenants[2].filter: only the graph source takes a filter\n"
         "F:20: tenants[2].api_base: 'ftp://example' is not an http:// or https:// URL\n"
-        "F:25: tenants[3].page_size: the siem source has no paging\n"
         "F:26: tenants[3].outputs: empty list (leave the key out to use every output)\n"
         "F:29: tenants[4].certificate.key_file: required key is missing\n");
+}
+
+/* The keys that depend on the source are the source types' to check, after
+ * the loader (every command does both): a name not registered, page_size
+ * where the API does not page, filter where it does not filter, and the
+ * SIEM API's regional host, which has no default (one default, one check). */
+static void test_source_checks(void **state)
+{
+    struct sf_config *cfg = NULL;
+    struct sf_buf errs;
+    const char *path = data_path("bad-sources.yaml");
+    char want[2048];
+    (void)state;
+
+    sf_buf_init(&errs, 0);
+    assert_int_equal(sf_config_load(path, &cfg, &errs), SF_OK);
+    assert_null(errs.data);
+    /* the loader knows no source: nothing filled in yet */
+    assert_null(cfg->tenants[5].api_base);
+    assert_int_equal(cfg->tenants[5].page_size, 50);
+    assert_null(cfg->tenants[4].api_base);
+    assert_int_equal(cfg->tenants[4].page_size, 0);
+    assert_int_equal(sf_sources_apply(cfg, &errs), SF_ERR_CONFIG);
+    snprintf(want, sizeof(want),
+             "%s:10: tenants[0].source: 'grpah' is not one of graph, mde, siem (did you mean "
+             "'graph'?)\n"
+             "%s:14: tenants[1].filter: the mde source takes no filter (graph does)\n"
+             "%s:19: tenants[2].page_size: the siem source has no paging\n"
+             "%s:20: tenants[3]: source siem needs api_base: the customer's regional "
+             "exporter, https://wdatp-alertexporter-eu.windows.com (or -us, -uk; "
+             "defender-api.md 2.1)\n", path, path, path, path);
+    assert_string_equal(errs.data, want);
+    /* the rest got their source's defaults: filter inherited by graph only */
+    assert_string_equal(cfg->tenants[4].api_base, "https://graph.microsoft.com");
+    assert_int_equal(cfg->tenants[4].page_size, 500);
+    assert_string_equal(cfg->tenants[4].filter, "severity eq 'high'");
+    assert_string_equal(cfg->tenants[5].api_base, "https://api.securitycenter.microsoft.com");
+    assert_int_equal(cfg->tenants[5].page_size, 50);
+    assert_null(cfg->tenants[5].filter);
+    sf_config_free(cfg);
+    sf_buf_free(&errs);
 }
 
 /* config/examples/siemfwd.yaml is the shipped example: it must load. */
@@ -505,7 +548,7 @@ static void test_example(void **state)
     setenv("SIEMFWD_CLIENT_ID", "11111111-2222-3333-4444-555555555555", 1);
     snprintf(path, sizeof(path), "%s/config/examples/siemfwd.yaml", src ? src : ".");
     sf_buf_init(&errs, 0);
-    if (sf_config_load(path, &cfg, &errs) != SF_OK)
+    if (sf_config_load(path, &cfg, &errs) != SF_OK || sf_sources_apply(cfg, &errs) != SF_OK)
         fail_msg("%s", errs.data ? errs.data : "?");
     assert_int_equal(cfg->n_tenants, 4);
     assert_int_equal(cfg->n_formats, 3);
@@ -548,8 +591,8 @@ static void test_doc(void **state)
     assert_non_null(strstr(out.data,
         "\nmax_parallel         integer   32               tenants fetched at once (1..1024)\n"));
     assert_non_null(strstr(out.data,
-        "\nsource               enum      graph            alert API: Graph alerts_v2, MDE "
-        "/api/alerts, legacy SIEM API (graph|mde|siem)\n"));
+        "\nsource               string    graph            alert API: graph (alerts_v2), mde "
+        "(/api/alerts), siem (legacy SIEM API)\n"));
     assert_non_null(strstr(out.data, "\ntenant_id            string    (required)       "));
     sf_buf_free(&out);
 }
@@ -571,6 +614,7 @@ int main(void)
         cmocka_unit_test(test_missing_secret_env),
         cmocka_unit_test(test_yaml_syntax_error),
         cmocka_unit_test(test_cross_checks),
+        cmocka_unit_test(test_source_checks),
         cmocka_unit_test(test_bad_names),
         cmocka_unit_test(test_example),
         cmocka_unit_test(test_doc),

@@ -124,7 +124,7 @@ static void client_new(struct client *k)
                                       .max_response = 1 << 20, .abort_flag = &k->stop };
     snprintf(k->base, sizeof(k->base), "https://127.0.0.1:%d", P.port);
     k->t = (struct sf_fetch_tenant){ .name = "hung", .tenant_id = "tid", .client_id = "cid",
-                                     .client_secret = "s3cret", .source = SF_SRC_GRAPH,
+                                     .client_secret = "s3cret", .source = "graph",
                                      .authority = k->base, .api_base = k->base };
     assert_int_equal(sf_token_cache_new(&k->tc), SF_OK);
     assert_int_equal(sf_api_client_new(&k->opts, k->tc, &k->c), SF_OK);

@@ -26,6 +26,23 @@
 
 #include "sf_fetch.h"
 #include "sf_buf.h"
+#include "sf_sources.h"
+
+/* The sources as these tests index them (the forwarder names them). */
+enum tsrc { TSRC_GRAPH, TSRC_MDE, TSRC_SIEM };
+static const char *const tsrc_name[] = { "graph", "mde", "siem" };
+
+/* The pipeline's dedup key: the alert view's id and last update. */
+static int alert_key(enum tsrc s, json_object *a, const char **id, int64_t *ms)
+{
+    struct sf_alert_view v;
+
+    if (sf_source_view(tsrc_name[s], a, NULL, &v) != 0 || !v.id || !v.last_update)
+        return -1;
+    *id = v.id;
+    *ms = v.last_update_ms;
+    return 0;
+}
 
 extern char **environ;
 
@@ -199,9 +216,9 @@ struct keys {
 };
 
 static const char *const key_fields[][2] = {
-    [SF_SRC_GRAPH] = { "id", "lastUpdateDateTime" },
-    [SF_SRC_MDE] = { "id", "lastUpdateTime" },
-    [SF_SRC_SIEM] = { "FullId", "LastProcessedTimeUtc" },
+    [TSRC_GRAPH] = { "id", "lastUpdateDateTime" },
+    [TSRC_MDE] = { "id", "lastUpdateTime" },
+    [TSRC_SIEM] = { "FullId", "LastProcessedTimeUtc" },
 };
 
 static int cmp_key(const void *a, const void *b)
@@ -210,13 +227,13 @@ static int cmp_key(const void *a, const void *b)
 }
 
 /* What the emulator holds for the tenant, as sorted "id|ms" keys. */
-static void expected(int tn, enum sf_source src, struct keys *ks)
+static void expected(int tn, enum tsrc src, struct keys *ks)
 {
     char path[256];
     json_object *doc, *arr, *a, *v;
 
     snprintf(path, sizeof(path), "/_emu/alerts?tenant=%s&source=%s", tnames[tn],
-             sf_source_name(src));
+             tsrc_name[src]);
     doc = emu_call(path, NULL);
     assert_true(json_object_object_get_ex(doc, "alerts", &arr));
     ks->n = 0;
@@ -228,11 +245,11 @@ static void expected(int tn, enum sf_source src, struct keys *ks)
         id = json_object_get_string(v);
         assert_true(json_object_object_get_ex(a, key_fields[src][1], &v));
         when = json_object_get_string(v);
-        /* The emulator's own answer, read the way sf_alert_key reads it. */
+        /* The emulator's own answer, read the way the pipeline keys it (the view). */
         json_object *probe = json_object_new_object();
         json_object_object_add(probe, key_fields[src][0], json_object_new_string(id));
         json_object_object_add(probe, key_fields[src][1], json_object_new_string(when));
-        assert_int_equal(sf_alert_key(src, probe, &id, &ms), 0);
+        assert_int_equal(alert_key(src, probe, &id, &ms), 0);
         assert_true(ks->n < MAX_KEYS);
         snprintf(ks->k[ks->n++], sizeof(ks->k[0]), "%s|%lld", id, (long long)ms);
         json_object_put(probe);
@@ -242,7 +259,7 @@ static void expected(int tn, enum sf_source src, struct keys *ks)
 }
 
 struct got {
-    enum sf_source src;
+    enum tsrc src;
     struct keys all;        /* in delivery order */
     int pages;
     int64_t last_ms;
@@ -259,7 +276,7 @@ static sf_err collect(void *opaque, json_object *alerts)
 
     g->pages++;
     for (size_t i = 0; i < json_object_array_length(alerts); i++) {
-        assert_int_equal(sf_alert_key(g->src, json_object_array_get_idx(alerts, i), &id, &ms), 0);
+        assert_int_equal(alert_key(g->src, json_object_array_get_idx(alerts, i), &id, &ms), 0);
         if (ms < g->last_ms)
             g->descending = 1;
         g->last_ms = ms;
@@ -298,10 +315,10 @@ static void assert_same(const struct keys *want, const struct keys *have)
     assert_int_equal(have->n, want->n);
 }
 
-static struct sf_fetch_tenant tenant(int tn, enum sf_source src, int page_size)
+static struct sf_fetch_tenant tenant(int tn, enum tsrc src, int page_size)
 {
     struct sf_fetch_tenant t = {
-        .name = tnames[tn], .tenant_id = tids[tn], .source = src, .client_id = CLIENT_ID,
+        .name = tnames[tn], .tenant_id = tids[tn], .source = tsrc_name[src], .client_id = CLIENT_ID,
         .client_secret = SECRET, .authority = E.base, .api_base = E.base,
         .page_size = page_size,
     };
@@ -317,7 +334,7 @@ static int64_t now_ms(void)
 
 static sf_err read_all(struct sf_fetch_tenant *t, struct got *g, struct sf_fetch_status *st)
 {
-    g->src = t->source;
+    g->src = strcmp(t->source, "mde") == 0 ? TSRC_MDE : strcmp(t->source, "siem") == 0 ? TSRC_SIEM : TSRC_GRAPH;
     g->tenant = t->name;
     return sf_fetch_window(E.c, t, now_ms() - 24 * 3600 * 1000, now_ms() + 3600 * 1000,
                            collect, g, st);
@@ -335,7 +352,7 @@ static struct got *new_got(void)
 
 static void test_graph_secret_reads_everything(void **state)
 {
-    struct sf_fetch_tenant t = tenant(1, SF_SRC_GRAPH, 0);
+    struct sf_fetch_tenant t = tenant(1, TSRC_GRAPH, 0);
     struct keys *want = calloc(1, sizeof(*want));
     struct got *g = new_got();
     struct sf_fetch_status st;
@@ -343,7 +360,7 @@ static void test_graph_secret_reads_everything(void **state)
     json_object *stats, *s, *ua;
     (void)state;
 
-    expected(1, SF_SRC_GRAPH, want);
+    expected(1, TSRC_GRAPH, want);
     assert_int_equal(want->n, 30);
     assert_int_equal(read_all(&t, g, &st), SF_OK);
     assert_string_equal(st.msg, "");
@@ -369,13 +386,13 @@ static void test_graph_secret_reads_everything(void **state)
 
 static void test_graph_nextlink_and_deep_paging(void **state)
 {
-    struct sf_fetch_tenant t = tenant(2, SF_SRC_GRAPH, 7);
+    struct sf_fetch_tenant t = tenant(2, TSRC_GRAPH, 7);
     struct keys *want = calloc(1, sizeof(*want));
     struct got *g = new_got();
     struct sf_fetch_status st;
     (void)state;
 
-    expected(2, SF_SRC_GRAPH, want);
+    expected(2, TSRC_GRAPH, want);
     assert_int_equal(read_all(&t, g, &st), SF_OK);
     assert_int_equal(g->pages, 5);   /* 30 alerts, 7 a page, nextLink to the end */
     assert_false(g->descending);
@@ -399,13 +416,13 @@ static void test_graph_nextlink_and_deep_paging(void **state)
 
 static void test_mde_window_split(void **state)
 {
-    struct sf_fetch_tenant t = tenant(3, SF_SRC_MDE, 4);
+    struct sf_fetch_tenant t = tenant(3, TSRC_MDE, 4);
     struct keys *want = calloc(1, sizeof(*want));
     struct got *g = new_got();
     struct sf_fetch_status st;
     (void)state;
 
-    expected(3, SF_SRC_MDE, want);
+    expected(3, TSRC_MDE, want);
     assert_true(want->n > 8);   /* enough to need several splits at 4 a page */
     assert_int_equal(read_all(&t, g, &st), SF_OK);
     assert_string_equal(st.msg, "");
@@ -419,13 +436,13 @@ static void test_mde_window_split(void **state)
 
 static void test_siem(void **state)
 {
-    struct sf_fetch_tenant t = tenant(4, SF_SRC_SIEM, 0);
+    struct sf_fetch_tenant t = tenant(4, TSRC_SIEM, 0);
     struct keys *want = calloc(1, sizeof(*want));
     struct got *g = new_got();
     struct sf_fetch_status st;
     (void)state;
 
-    expected(4, SF_SRC_SIEM, want);
+    expected(4, TSRC_SIEM, want);
     assert_true(want->n > 0);
     assert_int_equal(read_all(&t, g, &st), SF_OK);
     assert_int_equal(g->pages, 1);
@@ -439,7 +456,7 @@ static void test_siem(void **state)
 
 static void test_certificate_auth(void **state)
 {
-    struct sf_fetch_tenant t = tenant(5, SF_SRC_MDE, 0);
+    struct sf_fetch_tenant t = tenant(5, TSRC_MDE, 0);
     struct keys *want = calloc(1, sizeof(*want));
     struct got *g = new_got();
     struct sf_fetch_status st;
@@ -448,12 +465,12 @@ static void test_certificate_auth(void **state)
     t.client_secret = NULL;
     t.cert_file = E.cert;
     t.key_file = E.key;
-    expected(5, SF_SRC_MDE, want);
+    expected(5, TSRC_MDE, want);
     assert_int_equal(read_all(&t, g, &st), SF_OK);
     unique(&g->all);
     assert_same(want, &g->all);
     /* A certificate the app registration does not know. */
-    t.source = SF_SRC_GRAPH;
+    t.source = tsrc_name[TSRC_GRAPH];
     t.cert_file = E.rogue_cert;
     t.key_file = E.rogue_key;
     assert_int_equal(sf_fetch_probe(E.c, &t, &st), SF_ERR_AUTH);
@@ -480,7 +497,7 @@ static int64_t total_status(const char *code)
 
 static void test_token_expiry_mid_paging(void **state)
 {
-    struct sf_fetch_tenant t = tenant(6, SF_SRC_GRAPH, 5);
+    struct sf_fetch_tenant t = tenant(6, TSRC_GRAPH, 5);
     struct keys *want = calloc(1, sizeof(*want));
     struct got *g = new_got();
     struct sf_fetch_status st;
@@ -488,7 +505,7 @@ static void test_token_expiry_mid_paging(void **state)
     int64_t unauthorized;
     (void)state;
 
-    expected(6, SF_SRC_GRAPH, want);
+    expected(6, TSRC_GRAPH, want);
     assert_int_equal(sf_fetch_probe(E.c, &t, &st), SF_OK);   /* token now cached */
     before = sf_token_cache_renewals(E.tc);
     unauthorized = total_status("401");
@@ -505,7 +522,7 @@ static void test_token_expiry_mid_paging(void **state)
 
 static void test_throttled_and_5xx(void **state)
 {
-    struct sf_fetch_tenant t = tenant(7, SF_SRC_GRAPH, 0);
+    struct sf_fetch_tenant t = tenant(7, TSRC_GRAPH, 0);
     struct got *g = new_got();
     struct sf_fetch_status st;
     (void)state;
@@ -541,7 +558,7 @@ static void test_throttled_and_5xx(void **state)
 
 static void test_timeouts_and_token_faults(void **state)
 {
-    struct sf_fetch_tenant t = tenant(11, SF_SRC_GRAPH, 0);
+    struct sf_fetch_tenant t = tenant(11, TSRC_GRAPH, 0);
     struct sf_fetch_opts quick = E.opts;
     struct sf_token_cache *tc;
     struct sf_api_client *c;
@@ -585,7 +602,7 @@ static void test_timeouts_and_token_faults(void **state)
 
 static void test_consent_and_credentials(void **state)
 {
-    struct sf_fetch_tenant t = tenant(8, SF_SRC_GRAPH, 0);
+    struct sf_fetch_tenant t = tenant(8, TSRC_GRAPH, 0);
     struct sf_token_cache *tc;
     struct sf_api_client *c;
     struct sf_fetch_status st;
@@ -625,7 +642,7 @@ static void test_malformed_pages(void **state)
         "\"fault\":\"malformed\",\"mode\":\"html\"",
         "\"fault\":\"truncate\",\"mode\":\"body\"",
     };
-    struct sf_fetch_tenant t = tenant(9, SF_SRC_GRAPH, 0);
+    struct sf_fetch_tenant t = tenant(9, TSRC_GRAPH, 0);
     struct got *g = new_got();
     struct sf_fetch_status st;
     (void)state;
@@ -656,7 +673,7 @@ static void test_malformed_pages(void **state)
 
 static void test_boundary_tie(void **state)
 {
-    struct sf_fetch_tenant t = tenant(10, SF_SRC_GRAPH, 4);
+    struct sf_fetch_tenant t = tenant(10, TSRC_GRAPH, 4);
     struct keys *want = calloc(1, sizeof(*want));
     struct got *g = new_got();
     struct sf_fetch_status st;
@@ -669,7 +686,7 @@ static void test_boundary_tie(void **state)
     json_object_put(r);
     json_object_put(emu_control("{\"tenant\":\"tenant10\",\"fault\":\"deep_paging\","
                                 "\"api\":\"graph\",\"after_pages\":1,\"mode\":\"error\"}"));
-    expected(10, SF_SRC_GRAPH, want);
+    expected(10, TSRC_GRAPH, want);
     assert_int_equal(want->n, 34);
     assert_int_equal(read_all(&t, g, &st), SF_OK);
     assert_string_equal(st.msg, "");
@@ -680,7 +697,7 @@ static void test_boundary_tie(void **state)
      * instant is read alone with $skip, and nothing is lost. */
     r = emu_control("{\"tenant\":\"tenant10\",\"fault\":\"boundary_tie\",\"before\":0,\"tie\":9}");
     json_object_put(r);
-    expected(10, SF_SRC_GRAPH, want);
+    expected(10, TSRC_GRAPH, want);
     assert_int_equal(want->n, 43);
     memset(g, 0, sizeof(*g));
     g->last_ms = INT64_MIN;
@@ -699,8 +716,8 @@ static void test_boundary_tie(void **state)
  * is cached or sent, and the next good answer works. */
 static void test_hostile_token_answers(void **state)
 {
-    struct sf_fetch_tenant t = tenant(12, SF_SRC_GRAPH, 0);
-    struct sf_fetch_tenant m = tenant(12, SF_SRC_MDE, 0);
+    struct sf_fetch_tenant t = tenant(12, TSRC_GRAPH, 0);
+    struct sf_fetch_tenant m = tenant(12, TSRC_MDE, 0);
     struct sf_token_cache *tc;
     struct sf_api_client *c;
     struct sf_fetch_status st;
@@ -736,7 +753,7 @@ static void test_hostile_token_answers(void **state)
  * day; it is cut to http.max_retry_after (default 10 min) and says so. */
 static void test_retry_after_capped(void **state)
 {
-    struct sf_fetch_tenant t = tenant(13, SF_SRC_GRAPH, 0);
+    struct sf_fetch_tenant t = tenant(13, TSRC_GRAPH, 0);
     struct sf_fetch_opts o = E.opts;
     struct sf_token_cache *tc;
     struct sf_api_client *c;
@@ -786,7 +803,7 @@ static void *set_later(void *arg)
  * cached) ends soon after the abort flag is set, not after http.timeout. */
 static void test_abort_hung_api_call(void **state)
 {
-    struct sf_fetch_tenant t = tenant(14, SF_SRC_GRAPH, 0);
+    struct sf_fetch_tenant t = tenant(14, TSRC_GRAPH, 0);
     struct sf_fetch_opts o = E.opts;
     struct sf_api_client *c;
     struct sf_fetch_status st;

@@ -14,6 +14,23 @@
 #include <cmocka.h>
 
 #include "source.h"
+#include "sf_sources.h"
+
+/* The sources as these tests index them (the forwarder names them). */
+enum tsrc { TSRC_GRAPH, TSRC_MDE, TSRC_SIEM };
+static const char *const tsrc_name[] = { "graph", "mde", "siem" };
+
+/* The pipeline's dedup key: the alert view's id and last update. */
+static int alert_key(enum tsrc s, json_object *a, const char **id, int64_t *ms)
+{
+    struct sf_alert_view v;
+
+    if (sf_source_view(tsrc_name[s], a, NULL, &v) != 0 || !v.id || !v.last_update)
+        return -1;
+    *id = v.id;
+    *ms = v.last_update_ms;
+    return 0;
+}
 
 #define T0 INT64_C(1709251200000)   /* 2024-03-01T00:00:00Z */
 #define HOUR INT64_C(3600000)
@@ -21,7 +38,7 @@
 #define MAX_GOT 256
 
 struct fake {
-    enum sf_source src;
+    enum tsrc src;
     int n;
     struct { char id[16]; int64_t ms; } a[MAX_ALERTS];  /* ascending ms */
     int deep_fail_from;   /* graph: nextLink page index >= this answers 400 */
@@ -41,7 +58,7 @@ struct fake {
 };
 
 struct got {
-    enum sf_source src;
+    enum tsrc src;
     int n, pages, fail_at_page;
     char id[MAX_GOT][16];
     int64_t ms[MAX_GOT];
@@ -91,9 +108,9 @@ static int int_after(const char *q, const char *marker, int dflt)
 static json_object *render(const struct fake *f, int i)
 {
     static const char *const fields[][2] = {
-        [SF_SRC_GRAPH] = { "id", "lastUpdateDateTime" },
-        [SF_SRC_MDE] = { "id", "lastUpdateTime" },
-        [SF_SRC_SIEM] = { "FullId", "LastProcessedTimeUtc" },
+        [TSRC_GRAPH] = { "id", "lastUpdateDateTime" },
+        [TSRC_MDE] = { "id", "lastUpdateTime" },
+        [TSRC_SIEM] = { "FullId", "LastProcessedTimeUtc" },
     };
     json_object *o = json_object_new_object();
     char when[40];
@@ -154,8 +171,8 @@ static sf_err fake_get(struct sf_fetch_ctx *fx, const char *url, json_object **o
         return SF_OK;
     }
     pct_decode(url, q, sizeof(q));
-    from = time_after(q, f->src == SF_SRC_SIEM ? "sinceTimeUtc=" : " ge ");
-    until = time_after(q, f->src == SF_SRC_SIEM ? "untilTimeUtc=" : " lt ");
+    from = time_after(q, f->src == TSRC_SIEM ? "sinceTimeUtc=" : " ge ");
+    until = time_after(q, f->src == TSRC_SIEM ? "untilTimeUtc=" : " lt ");
     top = int_after(q, "$top=", 1 << 30);
     skip = int_after(q, "$skiptoken=", 0) + int_after(q, "$skip=", 0);
     f->skip_calls += skip > 0;
@@ -164,14 +181,14 @@ static sf_err fake_get(struct sf_fetch_ctx *fx, const char *url, json_object **o
         return SF_ERR_HTTP;
     }
     if ((f->first_400 && f->calls == 1) ||
-        (f->src == SF_SRC_GRAPH && f->deep_fail_from && strstr(q, "$skiptoken=") &&
+        (f->src == TSRC_GRAPH && f->deep_fail_from && strstr(q, "$skiptoken=") &&
          skip / top >= f->deep_fail_from)) {
         fx->st->http_status = 400;
         return SF_ERR_HTTP;
     }
     for (int i = 0; i < f->n; i++) {
         /* The SIEM fake includes its upper bound, as the service may. */
-        int in = f->a[i].ms >= from && (f->src == SF_SRC_SIEM ? f->a[i].ms <= until : f->a[i].ms < until);
+        int in = f->a[i].ms >= from && (f->src == TSRC_SIEM ? f->a[i].ms <= until : f->a[i].ms < until);
         if (in)
             match[m++] = i;
     }
@@ -181,7 +198,7 @@ static sf_err fake_get(struct sf_fetch_ctx *fx, const char *url, json_object **o
         return SF_ERR_LIMIT;
     }
     arr = json_object_new_array();
-    if (f->src == SF_SRC_GRAPH) {
+    if (f->src == TSRC_GRAPH) {
         for (int i = skip; i < m && i < skip + top; i++)
             json_object_array_add(arr, render(f, match[i]));
     } else {
@@ -189,13 +206,13 @@ static sf_err fake_get(struct sf_fetch_ctx *fx, const char *url, json_object **o
         for (int i = m - 1 - skip; i >= 0 && m - 1 - skip - i < top; i--)
             json_object_array_add(arr, render(f, match[i]));
     }
-    if (f->src == SF_SRC_SIEM) {
+    if (f->src == TSRC_SIEM) {
         *out = arr;
         return SF_OK;
     }
     page = json_object_new_object();
     json_object_object_add(page, "value", arr);
-    if (f->src == SF_SRC_GRAPH && skip + top < m) {
+    if (f->src == TSRC_GRAPH && skip + top < m) {
         /* Our URL minus any old skiptoken, on the same or a foreign host. */
         const char *path = strstr(url, "/v1.0/");
         size_t plen = strlen(path);
@@ -224,7 +241,7 @@ static sf_err collect(void *opaque, json_object *alerts)
         return SF_ERR_IO;
     for (size_t i = 0; i < n; i++) {
         assert_true(g->n < MAX_GOT);
-        assert_int_equal(sf_alert_key(g->src, json_object_array_get_idx(alerts, i), &id,
+        assert_int_equal(alert_key(g->src, json_object_array_get_idx(alerts, i), &id,
                                       &g->ms[g->n]), 0);
         snprintf(g->id[g->n++], sizeof(g->id[0]), "%s", id);
     }
@@ -237,7 +254,7 @@ static sf_err run(struct fake *f, struct got *g, int page_size, int64_t from, in
     static const char *const bases[] = { "https://graph.test", "https://mde.test",
                                          "https://siem.test" };
     struct sf_fetch_tenant t = { .name = "contoso", .tenant_id = "tid", .client_id = "cid",
-                                 .source = f->src, .api_base = bases[f->src],
+                                 .source = tsrc_name[f->src], .api_base = bases[f->src],
                                  .page_size = page_size };
     struct sf_fetch_ctx fx;
 
@@ -271,7 +288,7 @@ static void assert_ascending(const struct got *g)
         assert_true(g->ms[i - 1] <= g->ms[i]);
 }
 
-static void ten_alerts(struct fake *f, enum sf_source src, int64_t step)
+static void ten_alerts(struct fake *f, enum tsrc src, int64_t step)
 {
     char id[8];
     memset(f, 0, sizeof(*f));
@@ -291,7 +308,7 @@ static void test_graph_nextlink(void **state)
     struct sf_fetch_status st;
     (void)state;
 
-    ten_alerts(&f, SF_SRC_GRAPH, 1000);
+    ten_alerts(&f, TSRC_GRAPH, 1000);
     assert_int_equal(run(&f, &g, 4, T0, T0 + HOUR, &st), SF_OK);
     assert_string_equal(ids(&g), "a0,a1,a2,a3,a4,a5,a6,a7,a8,a9");
     assert_int_equal(g.pages, 3);
@@ -314,7 +331,7 @@ static void test_graph_deep_paging_fallback(void **state)
     struct sf_buf want;
     (void)state;
 
-    ten_alerts(&f, SF_SRC_GRAPH, 1000);
+    ten_alerts(&f, TSRC_GRAPH, 1000);
     f.deep_fail_from = 1;   /* every nextLink fails with 400 */
     assert_int_equal(run(&f, &g, 3, T0, T0 + HOUR, &st), SF_OK);
     /* Each restart re-reads the boundary alert with `ge`: nothing is lost,
@@ -337,7 +354,7 @@ static void tie_data(struct fake *f)
     /* One alert, then five sharing one instant, then a later one: with
      * two per page and no working nextLink the tie cannot be paged. */
     memset(f, 0, sizeof(*f));
-    f->src = SF_SRC_GRAPH;
+    f->src = TSRC_GRAPH;
     f->deep_fail_from = 1;
     add(f, "b0", T0);
     for (int i = 1; i <= 5; i++) {
@@ -390,7 +407,7 @@ static void test_graph_tie_skip_refused(void **state)
 
 static void test_graph_tie_at_window_end(void **state)
 {
-    struct fake f = { .src = SF_SRC_GRAPH, .deep_fail_from = 1 };
+    struct fake f = { .src = TSRC_GRAPH, .deep_fail_from = 1 };
     struct got g = { 0 };
     struct sf_fetch_status st;
     (void)state;
@@ -415,7 +432,7 @@ static void test_graph_first_page_400_is_an_error(void **state)
     struct sf_fetch_status st;
     (void)state;
 
-    ten_alerts(&f, SF_SRC_GRAPH, 1000);
+    ten_alerts(&f, TSRC_GRAPH, 1000);
     f.first_400 = 1;
     /* A 400 on a first page is a bad query, not deep paging: no restart. */
     assert_int_equal(run(&f, &g, 3, T0, T0 + HOUR, &st), SF_ERR_HTTP);
@@ -431,7 +448,7 @@ static void test_graph_foreign_nextlink(void **state)
     struct sf_fetch_status st;
     (void)state;
 
-    ten_alerts(&f, SF_SRC_GRAPH, 1000);
+    ten_alerts(&f, TSRC_GRAPH, 1000);
     f.foreign_next = 1;
     assert_int_equal(run(&f, &g, 4, T0, T0 + HOUR, &st), SF_ERR_PARSE);
     assert_int_equal(f.calls, 1);
@@ -444,7 +461,7 @@ static void test_graph_foreign_nextlink(void **state)
  * `run --once` running forever. */
 static void test_graph_endless_empty_pages(void **state)
 {
-    struct fake f = { .src = SF_SRC_GRAPH, .endless = ENDLESS_EMPTY };
+    struct fake f = { .src = TSRC_GRAPH, .endless = ENDLESS_EMPTY };
     struct got g = { 0 };
     struct sf_fetch_status st;
     (void)state;
@@ -460,7 +477,7 @@ static void test_graph_endless_empty_pages(void **state)
 /* Regression (issue 10 B1): nextLinks going round A -> B -> A. */
 static void test_graph_nextlink_cycle(void **state)
 {
-    struct fake f = { .src = SF_SRC_GRAPH, .endless = ENDLESS_CYCLE };
+    struct fake f = { .src = TSRC_GRAPH, .endless = ENDLESS_CYCLE };
     struct got g = { 0 };
     struct sf_fetch_status st;
     (void)state;
@@ -477,7 +494,7 @@ static void test_graph_nextlink_cycle(void **state)
  * the window's request budget (SF_FETCH_MAX_PAGES, lowered here). */
 static void test_graph_page_budget(void **state)
 {
-    struct fake f = { .src = SF_SRC_GRAPH, .endless = ENDLESS_FULL, .max_pages = 50 };
+    struct fake f = { .src = TSRC_GRAPH, .endless = ENDLESS_FULL, .max_pages = 50 };
     struct got g = { 0 };
     struct sf_fetch_status st;
     (void)state;
@@ -494,8 +511,8 @@ static void test_graph_page_budget(void **state)
  * which empty pages never reach; now every page checks it. */
 static void test_stop_checked_on_every_page(void **state)
 {
-    struct fake f = { .src = SF_SRC_GRAPH, .endless = ENDLESS_EMPTY, .stop_at_call = 5 };
-    struct fake m = { .src = SF_SRC_MDE };
+    struct fake f = { .src = TSRC_GRAPH, .endless = ENDLESS_EMPTY, .stop_at_call = 5 };
+    struct fake m = { .src = TSRC_MDE };
     struct got g = { 0 };
     struct sf_fetch_status st;
     (void)state;
@@ -518,7 +535,7 @@ static void test_page_callback_error_stops(void **state)
     struct sf_fetch_status st;
     (void)state;
 
-    ten_alerts(&f, SF_SRC_GRAPH, 1000);
+    ten_alerts(&f, TSRC_GRAPH, 1000);
     assert_int_equal(run(&f, &g, 4, T0, T0 + HOUR, &st), SF_ERR_IO);
     assert_int_equal(f.calls, 2);
     assert_int_equal(g.pages, 2);
@@ -526,14 +543,14 @@ static void test_page_callback_error_stops(void **state)
 
 static void test_page_shapes(void **state)
 {
-    static const struct { enum sf_source src; const char *body; } bad[] = {
-        { SF_SRC_GRAPH, "[]" },
-        { SF_SRC_GRAPH, "{\"value\": {}}" },
-        { SF_SRC_GRAPH, "{\"values\": []}" },
-        { SF_SRC_GRAPH, "{\"value\": [{\"id\": \"x\"}, 5]}" },
-        { SF_SRC_MDE, "{\"value\": [null]}" },
-        { SF_SRC_SIEM, "{\"value\": []}" },
-        { SF_SRC_SIEM, "[\"x\"]" },
+    static const struct { enum tsrc src; const char *body; } bad[] = {
+        { TSRC_GRAPH, "[]" },
+        { TSRC_GRAPH, "{\"value\": {}}" },
+        { TSRC_GRAPH, "{\"values\": []}" },
+        { TSRC_GRAPH, "{\"value\": [{\"id\": \"x\"}, 5]}" },
+        { TSRC_MDE, "{\"value\": [null]}" },
+        { TSRC_SIEM, "{\"value\": []}" },
+        { TSRC_SIEM, "[\"x\"]" },
     };
     (void)state;
 
@@ -547,7 +564,7 @@ static void test_page_shapes(void **state)
         assert_non_null(strstr(st.msg, "tenant contoso: GET /"));
     }
     /* An empty page is fine and delivers nothing. */
-    struct fake f = { .src = SF_SRC_GRAPH, .body = "{\"value\": []}" };
+    struct fake f = { .src = TSRC_GRAPH, .body = "{\"value\": []}" };
     struct got g = { 0 };
     struct sf_fetch_status st;
     assert_int_equal(run(&f, &g, 4, T0, T0 + HOUR, &st), SF_OK);
@@ -563,7 +580,7 @@ static void test_mde_split_full_pages(void **state)
     struct sf_fetch_status st;
     (void)state;
 
-    ten_alerts(&f, SF_SRC_MDE, 6 * 60000);   /* one every 6 minutes */
+    ten_alerts(&f, TSRC_MDE, 6 * 60000);   /* one every 6 minutes */
     assert_int_equal(run(&f, &g, 4, T0, T0 + HOUR, &st), SF_OK);
     /* Each alert exactly once, oldest first, though the fake answers newest first. */
     assert_string_equal(ids(&g), "a0,a1,a2,a3,a4,a5,a6,a7,a8,a9");
@@ -583,7 +600,7 @@ static void test_mde_split_full_pages(void **state)
 
 static void test_mde_full_one_ms_window(void **state)
 {
-    struct fake f = { .src = SF_SRC_MDE };
+    struct fake f = { .src = TSRC_MDE };
     struct got g = { 0 };
     struct sf_fetch_status st;
     (void)state;
@@ -607,7 +624,7 @@ static void test_mde_full_one_ms_window(void **state)
 
 static void test_mde_skip_pages_bounded(void **state)
 {
-    struct fake f = { .src = SF_SRC_MDE };
+    struct fake f = { .src = TSRC_MDE };
     struct got g = { 0 };
     struct sf_fetch_status st;
     (void)state;
@@ -625,11 +642,11 @@ static void test_mde_skip_pages_bounded(void **state)
 
 static void test_mde_split_depth_bound(void **state)
 {
-    struct fake f = { .src = SF_SRC_MDE };
+    struct fake f = { .src = TSRC_MDE };
     struct got g = { 0 };
     struct sf_fetch_status st;
     struct sf_fetch_tenant t = { .name = "contoso", .tenant_id = "tid", .client_id = "cid",
-                                 .source = SF_SRC_MDE, .page_size = 2 };
+                                 .source = tsrc_name[TSRC_MDE], .page_size = 2 };
     struct sf_fetch_ctx fx;
     (void)state;
 
@@ -641,7 +658,7 @@ static void test_mde_split_depth_bound(void **state)
     fx.test = &f;
     fx.on_page = collect;
     fx.opaque = &g;
-    g.src = SF_SRC_MDE;
+    g.src = TSRC_MDE;
     fx.max_split_depth = 1;
     assert_int_equal(fx.type->window(&fx, T0, T0 + 8000), SF_ERR_LIMIT);
     assert_int_equal(f.calls, 2);   /* whole window, then its first half */
@@ -657,7 +674,7 @@ static void test_siem_window_filter(void **state)
     struct sf_fetch_status st;
     (void)state;
 
-    ten_alerts(&f, SF_SRC_SIEM, 1000);
+    ten_alerts(&f, TSRC_SIEM, 1000);
     /* The fake includes untilTimeUtc; [T0+2s, T0+6s) must drop a6. */
     assert_int_equal(run(&f, &g, 0, T0 + 2000, T0 + 6000, &st), SF_OK);
     assert_string_equal(ids(&g), "a2,a3,a4,a5");
@@ -674,7 +691,7 @@ static void test_siem_split_when_too_large(void **state)
     struct sf_fetch_status st;
     (void)state;
 
-    ten_alerts(&f, SF_SRC_SIEM, 1000);
+    ten_alerts(&f, TSRC_SIEM, 1000);
     f.limit_over = 3;
     assert_int_equal(run(&f, &g, 0, T0, T0 + 10000, &st), SF_OK);
     assert_string_equal(ids(&g), "a0,a1,a2,a3,a4,a5,a6,a7,a8,a9");
@@ -685,17 +702,17 @@ static void test_siem_split_when_too_large(void **state)
 static void test_window_arguments(void **state)
 {
     struct sf_fetch_tenant t = { .name = "contoso", .tenant_id = "tid", .client_id = "cid",
-                                 .source = SF_SRC_GRAPH };
+                                 .source = tsrc_name[TSRC_GRAPH] };
     struct sf_fetch_status st;
     struct got g = { 0 };
     (void)state;
 
     assert_int_equal(sf_fetch_window(NULL, &t, T0 + 1, T0, collect, &g, &st), SF_ERR_INVALID);
     assert_int_equal(sf_fetch_window(NULL, &t, T0, T0, collect, &g, &st), SF_OK);
-    t.source = SF_SRC_SIEM;   /* regional: no default host */
+    t.source = tsrc_name[TSRC_SIEM];   /* regional: no default host */
     assert_int_equal(sf_fetch_window(NULL, &t, T0, T0 + 1, collect, &g, &st), SF_ERR_CONFIG);
     assert_string_equal(st.msg, "tenant contoso: source siem needs api_base");
-    t.source = SF_SRC_GRAPH;
+    t.source = tsrc_name[TSRC_GRAPH];
     t.client_id = NULL;
     assert_int_equal(sf_fetch_window(NULL, &t, T0, T0 + 1, collect, &g, &st), SF_ERR_CONFIG);
     assert_int_equal(g.pages, 0);

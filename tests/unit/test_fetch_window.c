@@ -21,6 +21,23 @@
 
 #include "sf_http.h"
 #include "source.h"
+#include "sf_sources.h"
+
+/* The sources as these tests index them (the forwarder names them). */
+enum tsrc { TSRC_GRAPH, TSRC_MDE, TSRC_SIEM };
+static const char *const tsrc_name[] = { "graph", "mde", "siem" };
+
+/* The pipeline's dedup key: the alert view's id and last update. */
+static int alert_key(enum tsrc src, json_object *a, const char **id, int64_t *ms)
+{
+    struct sf_alert_view v;
+
+    if (sf_source_view(tsrc_name[src], a, NULL, &v) != 0 || !v.id || !v.last_update)
+        return -1;
+    *id = v.id;
+    *ms = v.last_update_ms;
+    return 0;
+}
 
 #define T0 INT64_C(1709251200000)   /* 2024-03-01T00:00:00Z */
 #define HOUR INT64_C(3600000)
@@ -199,21 +216,22 @@ static void test_consent_url(void **state)
 
 static void test_source_names(void **state)
 {
-    enum sf_source src = SF_SRC_SIEM;
-    (void)state;
+    const char *const *names = sf_source_names();
 
-    assert_int_equal(sf_source_parse("graph", &src), 0);
-    assert_int_equal(src, SF_SRC_GRAPH);
-    assert_int_equal(sf_source_parse("MDE", &src), 0);
-    assert_int_equal(src, SF_SRC_MDE);
-    assert_int_equal(sf_source_parse("siem", &src), 0);
-    assert_int_equal(src, SF_SRC_SIEM);
-    assert_int_equal(sf_source_parse("alerts_v2", &src), -1);
-    assert_int_equal(sf_source_parse(NULL, &src), -1);
-    assert_string_equal(sf_source_name(SF_SRC_GRAPH), "graph");
-    assert_string_equal(sf_source_name(SF_SRC_MDE), "mde");
-    assert_string_equal(sf_source_name(SF_SRC_SIEM), "siem");
-    assert_string_equal(sf_source_name((enum sf_source)42), "unknown");
+    (void)state;
+    /* lookup by name, any case, through the registry */
+    assert_ptr_equal(sf_source_type_of("graph"), &sf_source_graph);
+    assert_ptr_equal(sf_source_type_of("MDE"), &sf_source_mde);
+    assert_ptr_equal(sf_source_type_of("siem"), &sf_source_siem);
+    assert_null(sf_source_type_of("alerts_v2"));
+    assert_null(sf_source_type_of(NULL));
+    /* the name list is the types' own names, in registry order */
+    assert_string_equal(names[0], sf_source_graph.name);
+    assert_string_equal(names[1], sf_source_mde.name);
+    assert_string_equal(names[2], sf_source_siem.name);
+    assert_null(names[3]);
+    assert_non_null(strstr(sf_source_permission("graph"), "SecurityAlert.Read.All"));
+    assert_null(sf_source_permission("nope"));
 }
 
 /* ------------------------------------------------------------ alert keys */
@@ -229,19 +247,19 @@ static void test_alert_keys_samples(void **state)
     (void)state;
 
     assert_true(json_object_object_get_ex(g, "value", &v));
-    assert_int_equal(sf_alert_key(SF_SRC_GRAPH, json_object_array_get_idx(v, 0), &id, &ms), 0);
+    assert_int_equal(alert_key(TSRC_GRAPH, json_object_array_get_idx(v, 0), &id, &ms), 0);
     assert_string_equal(id, "da637551227677560813_-961444813");
     assert_int_equal(ms, INT64_C(1619965141326));   /* 2021-05-02T14:19:01.3266667Z */
     assert_true(json_object_object_get_ex(m, "value", &v));
-    assert_int_equal(sf_alert_key(SF_SRC_MDE, json_object_array_get_idx(v, 0), &id, &ms), 0);
+    assert_int_equal(alert_key(TSRC_MDE, json_object_array_get_idx(v, 0), &id, &ms), 0);
     assert_string_equal(id, "da637472900382838869_1364969609");
     assert_int_equal(ms, INT64_C(1611693239200));   /* 2021-01-26T20:33:59.2Z */
-    assert_int_equal(sf_alert_key(SF_SRC_SIEM, json_object_array_get_idx(s, 0), &id, &ms), 0);
+    assert_int_equal(alert_key(TSRC_SIEM, json_object_array_get_idx(s, 0), &id, &ms), 0);
     assert_string_equal(id, "da637370718981685665_16349121:R4xEdgAvDb2LQl3BgHoA3NYqKmRSiIAG7dpxAJCYZhY=");
     assert_int_equal(ms, INT64_C(1601475104077));   /* 2020-09-30T14:11:44.0779765Z */
     /* A Graph alert read as MDE lacks lastUpdateTime. */
     assert_true(json_object_object_get_ex(g, "value", &v));
-    assert_int_equal(sf_alert_key(SF_SRC_MDE, json_object_array_get_idx(v, 0), &id, &ms), -1);
+    assert_int_equal(alert_key(TSRC_MDE, json_object_array_get_idx(v, 0), &id, &ms), -1);
     json_object_put(g);
     json_object_put(m);
     json_object_put(s);
@@ -264,14 +282,14 @@ static void test_alert_keys_bad(void **state)
 
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         o = json_tokener_parse(bad[i]);
-        if (sf_alert_key(SF_SRC_GRAPH, o, &id, &ms) != -1)
+        if (alert_key(TSRC_GRAPH, o, &id, &ms) != -1)
             fail_msg("accepted %s", bad[i]);
         json_object_put(o);
     }
-    assert_int_equal(sf_alert_key(SF_SRC_GRAPH, NULL, &id, &ms), -1);
+    assert_int_equal(alert_key(TSRC_GRAPH, NULL, &id, &ms), -1);
     /* SIEM falls back to AlertId when FullId is missing. */
     o = json_tokener_parse("{\"AlertId\":\"da1\",\"LastProcessedTimeUtc\":\"2024-03-01T00:00:00.5Z\"}");
-    assert_int_equal(sf_alert_key(SF_SRC_SIEM, o, &id, &ms), 0);
+    assert_int_equal(alert_key(TSRC_SIEM, o, &id, &ms), 0);
     assert_string_equal(id, "da1");
     assert_int_equal(ms, T0 + 500);
     json_object_put(o);

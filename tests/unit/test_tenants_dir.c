@@ -145,7 +145,7 @@ static void test_merge_sorted(void **state)
     assert_string_equal(cfg->tenants[2].name, "alpha2");
     assert_string_equal(cfg->tenants[3].name, "zeta");
     assert_int_equal(cfg->tenants[3].line, 1);
-    assert_int_equal(cfg->tenants[3].source, SF_SOURCE_MDE);
+    assert_string_equal(cfg->tenants[3].source_name, "mde");
     for (size_t i = 0; i < cfg->n_tenants; i++) {
         assert_string_equal(cfg->tenants[i].client_id, "11111111-1111-1111-1111-111111111111");
         assert_string_equal(cfg->tenants[i].client_secret, "s3cret-value");
