@@ -18,7 +18,7 @@ void sf_cluster_log_cb(const rd_kafka_t *rk, int level, const char *fac, const c
 {
     (void)rk;
     /* CONFWARN: a consumer property on the drift producer, or the reverse */
-    if (level <= 3)
+    if (level <= 3 && strcmp(fac, "FAIL") != 0) /* FAIL: one connect, retried */
         sf_error(NULL, NULL, "cluster: kafka %s: %s", fac, buf);
     else if (level <= 4 && strcmp(fac, "CONFWARN") != 0)
         sf_warn(NULL, NULL, "cluster: kafka %s: %s", fac, buf);
@@ -242,4 +242,14 @@ sf_err sf_cluster_topics(struct sf_cluster *c, char *errbuf, size_t errlen)
         err = ensure_topic(c, "cursors_topic", c->cfg->cluster.cursors_topic, 1, errbuf,
                            errlen);
     return err;
+}
+
+sf_err sf_cluster_check(const struct sf_config *cfg, char *errbuf, size_t errlen)
+{
+    struct sf_cluster c = { .cfg = cfg };
+    rd_kafka_conf_t *conf = sf_cluster_conf_new(&c, errbuf, errlen);
+    if (!conf)
+        return SF_ERR_CONFIG;
+    rd_kafka_conf_destroy(conf);
+    return SF_OK;
 }

@@ -3,13 +3,15 @@
  * lets every output type check its own keys; prints every problem as
  * FILE:LINE: key.path: message (exit 2). --online also gets a token and makes
  * one API call per tenant (or NAME only), saying in words what an Entra
- * error code or a refused API call means (exit 1 on failures). */
+ * error code or a refused API call means (exit 1 on failures). --dump
+ * prints the effective configuration, secrets masked. */
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "sf_cli.h"
+#include "sf_cluster.h"
 #include "sf_config.h"
 #include "sf_fetch.h"
 #include "sf_format.h"
@@ -179,20 +181,24 @@ int sf_cmd_check(int argc, char **argv)
         { "config", required_argument, NULL, 'c' },
         { "online", no_argument, NULL, 'o' },
         { "tenant", required_argument, NULL, 't' },
+        { "dump", no_argument, NULL, 'd' },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
     };
     const char *path = NULL, *only = NULL;
-    int online = 0, opt, rc = SF_EXIT_OK;
+    int online = 0, dump = 0, opt, rc = SF_EXIT_OK;
     static const char usage[] =
-        "usage: siemfwd check -c FILE [--online [--tenant NAME]]\n"
+        "usage: siemfwd check -c FILE [--online [--tenant NAME]] [--dump]\n"
         "--online: per tenant, get a token and make one API call: are consent and\n"
-        "          permissions in place (Entra errors explained); --tenant: NAME only\n";
+        "          permissions in place (Entra errors explained); --tenant: NAME only\n"
+        "--dump:   print the effective configuration (defaults applied, secrets\n"
+        "          masked) after the check\n";
 
     optind = 1;
-    while ((opt = getopt_long(argc, argv, "c:ot:h", opts, NULL)) != -1) {
+    while ((opt = getopt_long(argc, argv, "c:ot:dh", opts, NULL)) != -1) {
         switch (opt) {
         case 'c': path = optarg; break;
+        case 'd': dump = 1; break;
         case 'o': online = 1; break;
         case 't': only = optarg; break;
         case 'h': fputs(usage, stdout); return SF_EXIT_OK;
@@ -207,6 +213,11 @@ int sf_cmd_check(int argc, char **argv)
     if (!cfg)
         return rc;
     int bad = check_formats(cfg) + check_outputs(cfg);
+    char errbuf[1024];
+    if (cfg->cluster.enabled && sf_cluster_check(cfg, errbuf, sizeof(errbuf)) != SF_OK) {
+        fprintf(stderr, "%s\n", errbuf);
+        bad++;
+    }
     if (bad) {
         sf_config_free(cfg);
         return SF_EXIT_USAGE;
@@ -218,6 +229,13 @@ int sf_cmd_check(int argc, char **argv)
     }
     printf("%s: ok (%zu tenants, %zu formats, %zu outputs)\n", path, cfg->n_tenants,
            cfg->n_formats, cfg->n_outputs);
+    if (dump) {
+        struct sf_buf out;
+        sf_buf_init(&out, 0);
+        sf_config_dump(cfg, &out);
+        fwrite(out.data ? out.data : "", 1, out.len, stdout);
+        sf_buf_free(&out);
+    }
     if (online && check_online(cfg, only))
         rc = SF_EXIT_FAIL;
     sf_config_free(cfg);

@@ -70,6 +70,9 @@ struct sf_cluster_stats {
 sf_err sf_cluster_new(const struct sf_config *cfg, const char *const *tenant_ids,
                       const char *const *names, size_t n, const struct sf_cluster_hooks *hooks, struct sf_state *kstate,
                       struct sf_cluster **out, char *errbuf, size_t errlen);
+/* Offline check of cluster.properties against librdkafka (siemfwd check):
+ * SF_ERR_CONFIG with "FILE:LINE: cluster.properties.KEY: why". */
+sf_err sf_cluster_check(const struct sf_config *cfg, char *errbuf, size_t errlen);
 /* Start the consumer thread. */
 sf_err sf_cluster_start(struct sf_cluster *c);
 /* 1 when tenant ti is assigned here, past its takeover wait, and the guard
