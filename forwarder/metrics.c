@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "sf_buf.h"
+#include "sf_cluster.h"
 #include "sf_log.h"
 #include "sf_metrics.h"
 #include "sf_pipeline.h"
@@ -168,6 +169,31 @@ static void output_metrics(struct sf_buf *b, struct sf_pipeline *p)
                (double)p->outs[i].stats.queued_records);
 }
 
+/* Cluster mode only (sf_cluster.h): absent when running alone. */
+static void cluster_metrics(struct sf_buf *b, struct sf_pipeline *p)
+{
+    struct sf_cluster_stats cs;
+    if (!p->cluster)
+        return;
+    sf_cluster_stats(p->cluster, &cs);
+    help(b, "siemfwd_cluster_owned_tenants", "gauge",
+         "tenants assigned to this instance and polled by it");
+    metric(b, "siemfwd_cluster_owned_tenants", NULL, NULL, (double)cs.owned_tenants);
+    help(b, "siemfwd_cluster_rebalances_total", "counter",
+         "assignment changes seen (assigned, revoked, lost)");
+    metric(b, "siemfwd_cluster_rebalances_total", NULL, NULL, (double)cs.rebalances);
+    help(b, "siemfwd_cluster_takeover_seconds", "gauge",
+         "the last assignment: from the group's answer until its tenants were polled "
+         "(cursors read, unclean-takeover wait)");
+    metric(b, "siemfwd_cluster_takeover_seconds", NULL, NULL, cs.takeover_seconds);
+    help(b, "siemfwd_cluster_config_drift", "gauge",
+         "1 while a live instance of the group has another tenant list");
+    metric(b, "siemfwd_cluster_config_drift", NULL, NULL, (double)cs.drift);
+    help(b, "siemfwd_cluster_alive", "gauge",
+         "1 while the consumer loop runs and its assignment is trusted (zombie guard)");
+    metric(b, "siemfwd_cluster_alive", NULL, NULL, (double)cs.alive);
+}
+
 static void render(struct sf_metrics *m, struct sf_buf *b)
 {
     pthread_mutex_lock(&m->mu);
@@ -180,6 +206,7 @@ static void render(struct sf_metrics *m, struct sf_buf *b)
         help(b, "siemfwd_token_renewals_total", "counter", "OAuth2 tokens fetched");
         metric(b, "siemfwd_token_renewals_total", NULL, NULL,
                (double)sf_token_cache_renewals(p->tokens));
+        cluster_metrics(b, p);
         cursor_metrics_all(b, p->state);
     }
     pthread_mutex_unlock(&m->mu);
