@@ -96,8 +96,21 @@ static void join_brokers(struct cfg_loader *ld, const struct sf_node *sec,
     }
 }
 
-/* properties: a mapping of scalars; values may use ${ENV} and file:/path
- * like every secret (sasl.password). */
+/* A property whose value is a secret: read as one (file:/path allowed,
+ * registered with the redactor). Others stay plain text, so that a value
+ * like session.timeout.ms: 3000 is not masked wherever "3000" is logged. */
+static int secret_property(const char *key)
+{
+    static const char *const words[] = { "password", "secret", "token", "oauthbearer",
+                                         "key.pem", "keystore", "sasl.jaas" };
+    for (size_t i = 0; i < sizeof(words) / sizeof(words[0]); i++)
+        if (strstr(key, words[i]))
+            return 1;
+    return 0;
+}
+
+/* properties: a mapping of scalars; values may use ${ENV}, secret ones
+ * (sasl.password) also file:/path. */
 static void load_properties(struct cfg_loader *ld, const struct sf_node *props,
                             struct sf_cluster_conf *c)
 {
@@ -122,7 +135,7 @@ static void load_properties(struct cfg_loader *ld, const struct sf_node *props,
     }
     for (size_t i = 0; i < props->n; i++) {
         ptab[i].key = props->keys[i]->str;
-        ptab[i].type = SF_CT_SECRET;
+        ptab[i].type = secret_property(props->keys[i]->str) ? SF_CT_SECRET : SF_CT_STRING;
         ptab[i].offset = i * sizeof(char *);
     }
     cfg_bound(ld, sf_conf_bind(props, "cluster.properties", ptab, NULL, c->prop_vals,
