@@ -24,6 +24,60 @@
 #include "sf_config.h"
 #include "sf_state_kafka.h"
 
+#ifdef __SANITIZE_THREAD__
+#include <stdint.h>
+#include <threads.h>
+/* librdkafka 2.0.2 starts its threads with C11 thrd_create, which gcc 12's
+ * TSan does not intercept: its threads would run without TSan state and
+ * crash in their first malloc. Defined here, the executable's thrd_*
+ * win over glibc's for librdkafka too and go through pthread_*. Races inside
+ * librdkafka (its C11 mutexes are invisible to TSan) are suppressed by
+ * tests/tsan.supp. */
+struct thrd_tramp {
+    thrd_start_t fn;
+    void *arg;
+};
+
+static void *thrd_tramp_run(void *p)
+{
+    struct thrd_tramp t = *(struct thrd_tramp *)p;
+
+    free(p);
+    return (void *)(intptr_t)t.fn(t.arg);
+}
+
+int thrd_create(thrd_t *thr, thrd_start_t fn, void *arg)
+{
+    struct thrd_tramp *t = malloc(sizeof(*t));
+
+    if (!t)
+        return thrd_nomem;
+    *t = (struct thrd_tramp){ fn, arg };
+    if (pthread_create(thr, NULL, thrd_tramp_run, t) != 0) {
+        free(t);
+        return thrd_error;
+    }
+    return thrd_success;
+}
+
+/* Joins and detaches must be seen too, or TSan finds a reused thread id. */
+int thrd_join(thrd_t thr, int *res)
+{
+    void *ret = NULL;
+
+    if (pthread_join(thr, &ret) != 0)
+        return thrd_error;
+    if (res)
+        *res = (int)(intptr_t)ret;
+    return thrd_success;
+}
+
+int thrd_detach(thrd_t thr)
+{
+    return pthread_detach(thr) == 0 ? thrd_success : thrd_error;
+}
+#endif
+
 #define TOPIC "siemfwd.cursors"
 #define P 8
 #define NT 4
