@@ -17,13 +17,6 @@
 #include "sf_cluster_hash.h"
 #include "sf_log.h"
 
-/* Until the Kafka state backend (state_kafka.c) is in the tree these are
- * only called with a kstate, which only that backend can give. */
-#pragma weak sf_state_kafka_set_epoch
-#pragma weak sf_state_kafka_load
-#pragma weak sf_state_kafka_release
-#pragma weak sf_state_kafka_lost
-
 #define LOOP_POLL_MS 100
 #define SETTLE_STEP_MS 50
 #define LOG_NAMES_MAX 20

@@ -15,6 +15,7 @@
 #include "sf_progress.h"
 #include "sf_notify_policy.h"
 #include "sf_rules.h"
+#include "sf_state_kafka.h"
 
 /* run --once: a tenant's pass gets this many failed attempts (backoff in
  * between); throttling does not count, but each Retry-After longer than
@@ -251,8 +252,8 @@ static sf_err setup_cluster(struct sf_pipeline *p, char *errbuf, size_t errlen)
         p->tids[i] = p->tenants[i].tc->tenant_id;
         p->tnames[i] = p->tenants[i].tc->name;
     }
-    return sf_cluster_new(p->cfg, p->tids, p->tnames, p->ntenants, &hooks, NULL, &p->cluster,
-                          errbuf, errlen);
+    return sf_cluster_new(p->cfg, p->tids, p->tnames, p->ntenants, &hooks, p->state,
+                          &p->cluster, errbuf, errlen);
 }
 
 sf_err sf_pipeline_new(const struct sf_config *cfg, int once, struct sf_pipeline **out,
@@ -279,8 +280,13 @@ sf_err sf_pipeline_new(const struct sf_config *cfg, int once, struct sf_pipeline
                                        .abort_flag = &p->stop, /* stop aborts calls */
                                        .max_retry_after_ms = cfg->http_max_retry_after_ms,
                                        .page_gate = &p->page_gate };
-    err = sf_state_open(cfg->state_dir, cfg->state_sync && strcmp(cfg->state_sync, "full") == 0,
-                        &p->state, errbuf, errlen);
+    /* cluster: the cursors live in the cursors topic, shared by the group */
+    if (cfg->cluster.enabled && !once)
+        err = sf_state_open_kafka(cfg, &p->state, errbuf, errlen);
+    else
+        err = sf_state_open(cfg->state_dir,
+                            cfg->state_sync && strcmp(cfg->state_sync, "full") == 0,
+                            &p->state, errbuf, errlen);
     if (!err)
         err = sf_token_cache_new(&p->tokens);
     if (!err)
