@@ -1,7 +1,9 @@
 /* cmd_state.c - `siemfwd state -c FILE [--json] [--tenant NAME]`: per
  * tenant and output, the cursor, its lag, delivered/quarantined counts and
  * the last error, as a table or as the status page's JSON (sf_status.h).
- * Read-only: never creates state_dir or the database. */
+ * Read-only: never creates state_dir or the database. In cluster mode the
+ * cursors come from the cursors topic and the table names each one's owner
+ * (the instance that wrote it last, and whether it released it). */
 #include <getopt.h>
 #include <stdio.h>
 #include <string.h>
@@ -12,6 +14,7 @@
 #include "sf_outrun.h"
 #include "sf_redact.h"
 #include "sf_state.h"
+#include "sf_state_kafka.h"
 #include "sf_status.h"
 
 struct sf_config *sf_cli_load_config(const char *path, int *rc);
@@ -31,6 +34,7 @@ static void fmt_time(int64_t ms, char *buf, size_t n)
 struct table_ctx {
     const char *only;       /* --tenant, or NULL */
     int rows;
+    struct sf_state *kst;   /* cluster mode: the cursors topic, for owners */
 };
 
 static void print_row(void *opaque, const char *tenant, const char *output,
@@ -48,8 +52,19 @@ static void print_row(void *opaque, const char *tenant, const char *output,
         snprintf(lag, sizeof(lag), "-");
     /* rows stored before the redactor existed may still quote a secret */
     sf_redact_copy(error, sizeof(error), c->last_error);
-    printf("%-20s %-14s %-21s %8s %-21s %10llu %6llu  %s\n", tenant, output, wm, lag, ok,
-           (unsigned long long)c->delivered, (unsigned long long)c->quarantined, error);
+    printf("%-20s %-14s %-21s %8s %-21s %10llu %6llu  ", tenant, output, wm, lag, ok,
+           (unsigned long long)c->delivered, (unsigned long long)c->quarantined);
+    if (tc->kst) {
+        char owner[128] = "", who[160];
+        int released = 0;
+        int64_t epoch = 0;
+        if (sf_state_kafka_owner(tc->kst, tenant, output, owner, sizeof(owner), &released,
+                                 &epoch) != 0 || !owner[0])
+            snprintf(owner, sizeof(owner), "-");
+        snprintf(who, sizeof(who), "%s%s", owner, released ? " (released)" : "");
+        printf("%-28s  ", who);
+    }
+    printf("%s\n", error);
     tc->rows++;
 }
 
@@ -85,7 +100,7 @@ int sf_cmd_state(int argc, char **argv)
     };
     const char *path = NULL, *tenant = NULL;
     int opt, rc = SF_EXIT_OK, json = 0;
-    struct table_ctx tctx = { NULL, 0 };
+    struct table_ctx tctx = { NULL, 0, NULL };
     char errbuf[512];
 
     optind = 1;
@@ -115,8 +130,12 @@ int sf_cmd_state(int argc, char **argv)
     if (!cfg)
         return rc;
     struct sf_state *st = NULL;
-    /* Read-only: looking must not create state_dir or a database. */
-    if (sf_state_open_readonly(cfg->state_dir, &st, errbuf, sizeof(errbuf)) != SF_OK) {
+    /* Read-only: looking must not create state_dir or a database. In a
+     * cluster the cursors are the cursors topic's, read to its end. */
+    sf_err oerr = cfg->cluster.enabled
+                      ? sf_state_open_kafka_readonly(cfg, &st, errbuf, sizeof(errbuf))
+                      : sf_state_open_readonly(cfg->state_dir, &st, errbuf, sizeof(errbuf));
+    if (oerr != SF_OK) {
         fprintf(stderr, "siemfwd state: %s\n", errbuf);
         sf_config_free(cfg);
         return SF_EXIT_FAIL;
@@ -125,9 +144,13 @@ int sf_cmd_state(int argc, char **argv)
         rc = print_json(cfg, st, tenant);
         goto out;
     }
-    printf("%-20s %-14s %-21s %8s %-21s %10s %6s  %s\n", "TENANT", "OUTPUT", "CURSOR",
-           "LAG", "LAST SUCCESS", "DELIVERED", "QUAR", "LAST ERROR");
+    printf("%-20s %-14s %-21s %8s %-21s %10s %6s  ", "TENANT", "OUTPUT", "CURSOR",
+           "LAG", "LAST SUCCESS", "DELIVERED", "QUAR");
+    if (cfg->cluster.enabled)
+        printf("%-28s  ", "OWNER");
+    printf("LAST ERROR\n");
     tctx.only = tenant;
+    tctx.kst = cfg->cluster.enabled ? st : NULL;
     sf_state_each(st, print_row, &tctx);
     if (!tctx.rows && tenant && !sf_config_tenant(cfg, tenant)) {
         fprintf(stderr, "siemfwd state: no tenant '%s' in %s or in %s\n", tenant, cfg->file,
