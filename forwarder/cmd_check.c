@@ -61,7 +61,7 @@ static int check_outputs(const struct sf_config *cfg)
         sf_buf_init(&errs, 0);
         struct sf_rules *rules = NULL;
         sf_err rerr = sf_rules_compile(oc->rules, oc->path, &rules, &errs);
-        if (sf_notify_output_init(&o, oc->node, oc->path, rules, &errs) != SF_OK || rerr) {
+        if (sf_notify_output_init(&o, oc->node, oc->path, rules, NULL, &errs) != SF_OK || rerr) {
             fprintf(stderr, "%s", errs.data ? errs.data : "");
             if (!errs.len)
                 fprintf(stderr, "%s:%d: %s: invalid\n", cfg->file, oc->line, oc->path);

@@ -90,7 +90,7 @@ static int run_test(const struct sf_config *cfg, const struct sf_output_conf *oc
         goto out;
     }
     /* no rules: notify-test bypasses them (and memory and flood control) */
-    if (sf_notify_output_init(&o, oc->node, oc->path, NULL, &errs) != SF_OK) {
+    if (sf_notify_output_init(&o, oc->node, oc->path, NULL, NULL, &errs) != SF_OK) {
         fprintf(stderr, "%s", errs.data ? errs.data : "siemfwd notify-test: invalid output\n");
         goto out;
     }

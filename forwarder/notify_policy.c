@@ -36,6 +36,7 @@ struct sf_notify_policy {
     struct sf_flood *flood;      /* owned */
     struct sf_flood *event_flood; /* owned: operational events, the same limit */
     size_t events_suppressed;    /* events past the flood limit since the last sent */
+    struct sf_state *state;      /* borrowed: the pipeline's state store, or NULL */
     struct sf_nstore *store;     /* owned; opened by start */
     char **orphans;              /* owned: held rule keys no longer configured */
     size_t norphans;
@@ -394,7 +395,7 @@ static sf_err pol_start(struct sf_output *o, char *errbuf, size_t errlen)
 
     if (err || p->store)
         return err;
-    err = sf_nstore_open(o->state_dir, o->name, &p->store, errbuf, errlen);
+    err = sf_nstore_open(p->state, o->state_dir, o->name, &p->store, errbuf, errlen);
     if (!err && sf_nstore_held_rules(p->store, on_held_rule, p) != SF_OK)
         sf_warn(NULL, o->name, "cannot read the alerts held for digests in siemfwd.db");
     return err;
@@ -515,7 +516,8 @@ static sf_err bind(struct sf_notify_policy *p, const struct sf_node *cfg, const 
 }
 
 sf_err sf_notify_output_init(struct sf_output *o, const struct sf_node *cfg, const char *path,
-                             const struct sf_rules *rules, struct sf_buf *errs)
+                             const struct sf_rules *rules, struct sf_state *state,
+                             struct sf_buf *errs)
 {
     const struct sf_output_type *t = o->type;
     struct sf_notify_policy *p;
@@ -531,6 +533,7 @@ sf_err sf_notify_output_init(struct sf_output *o, const struct sf_node *cfg, con
     p->o = o;
     p->cap = t->notify;
     p->rules = rules;
+    p->state = state;
     p->clock = sf_now_ms;
     p->inner = (struct sf_output){ .type = t, .name = o->name, .state_dir = o->state_dir,
                                    .max_record = o->max_record, .verdict = on_verdict,

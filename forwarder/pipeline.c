@@ -72,7 +72,8 @@ static sf_err setup_outputs(struct sf_pipeline *p, char *errbuf, size_t errlen)
         /* rules first: a notification output's policy reads them */
         err = sf_rules_compile(oc->rules, oc->path, &r->rules, &errs);
         if (!err)
-            err = sf_notify_output_init(&r->out, oc->node, oc->path, r->rules, &errs);
+            err = sf_notify_output_init(&r->out, oc->node, oc->path, r->rules,
+                                        p->state, &errs);
         if (err) {
             sf_errf(errbuf, errlen, "%s", errs.data ? errs.data : sf_strerror(err));
             if (r->out.ctx)

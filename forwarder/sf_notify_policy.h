@@ -16,6 +16,7 @@
 #include "sf_buf.h"
 #include "sf_output.h"
 #include "sf_rules.h"
+#include "sf_state.h"
 #include "sf_yaml.h"
 
 /* What the policy decides an alert by, made at route time; one block
@@ -33,10 +34,13 @@ struct sf_notify_policy;
  * notification transport (type->notify) the policy in front of it: then
  * o->type is the policy's and o->ctx the policy, which owns the transport
  * (an sf_output of its own) and reads flood, include (email), template
- * (webhook) and format of cfg. rules (compiled from the same config) is
- * borrowed and must outlive o. Errors appended to errs. */
+ * (webhook) and format of cfg. rules (compiled from the same config) and
+ * state (the pipeline's state store, where the policy keeps its memory;
+ * NULL: state_dir/siemfwd.db of its own) are borrowed and must outlive o.
+ * Errors appended to errs. */
 sf_err sf_notify_output_init(struct sf_output *o, const struct sf_node *cfg, const char *path,
-                             const struct sf_rules *rules, struct sf_buf *errs);
+                             const struct sf_rules *rules, struct sf_state *state,
+                             struct sf_buf *errs);
 
 /* The policy of o, NULL if o is not a notification output. */
 const struct sf_notify_policy *sf_notify_policy_of(const struct sf_output *o);

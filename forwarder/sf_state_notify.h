@@ -1,7 +1,7 @@
 /* sf_state_notify.h - the notification policy's memory (state_notify.c):
  * the sent-once table and the alerts held for flood-control digests, in
- * state_dir/siemfwd.db. One handle per notification output, used by its
- * runner thread. */
+ * state_dir/siemfwd.db through the SQLite state backend. One handle per
+ * notification output, used by its runner thread. */
 #ifndef SF_STATE_NOTIFY_H
 #define SF_STATE_NOTIFY_H
 
@@ -9,13 +9,16 @@
 #include <stdint.h>
 #include "sf_err.h"
 #include "sf_notify_render.h"
+#include "sf_state.h"
 
 struct sf_nstore;
 
-/* Open the tables of output in state_dir/siemfwd.db (creating them; a
- * notify.db of an older siemfwd is imported once). */
-sf_err sf_nstore_open(const char *state_dir, const char *output, struct sf_nstore **out,
-                      char *errbuf, size_t errlen);
+/* The tables of output in siemfwd.db (created if missing): through shared
+ * (the pipeline's state store, borrowed) when it is the SQLite backend,
+ * else through the instance's own state_dir/siemfwd.db, opened here. A
+ * notify.db of an older siemfwd in state_dir is imported once. */
+sf_err sf_nstore_open(struct sf_state *shared, const char *state_dir, const char *output,
+                      struct sf_nstore **out, char *errbuf, size_t errlen);
 void sf_nstore_close(struct sf_nstore *s);
 /* Highest severity rank sent for (rule key, alert id), -1 if never sent. */
 int sf_nstore_sent_rank(struct sf_nstore *s, const char *rule, const char *alert_id);

@@ -517,6 +517,7 @@ static void on_verdict(void *opaque, uint64_t id, enum sf_verdict v, const char 
 
 struct rig {
     char dir[64];
+    struct sf_state *shared;    /* the pipeline's state store, or NULL */
     struct sf_doc *doc;
     struct sf_rules *rules;
     struct sf_output o;
@@ -535,7 +536,8 @@ static void rig_start(struct rig *r, const char *yaml)
     sf_buf_init(&errs, 0);
     assert_int_equal(sf_rules_compile(sf_node_get(r->doc->root, "rules"), "outputs[0]",
                                       &r->rules, &errs), SF_OK);
-    assert_int_equal(sf_notify_output_init(&r->o, r->doc->root, "outputs[0]", r->rules, &errs),
+    assert_int_equal(sf_notify_output_init(&r->o, r->doc->root, "outputs[0]", r->rules,
+                                           r->shared, &errs),
                      SF_OK);
     sf_buf_free(&errs);
     assert_non_null(sf_notify_policy_of(&r->o));
@@ -642,14 +644,23 @@ static void test_policy_memory_and_flood(void **state)
     assert_int_equal(r.f.digest_n[1], 1);
     assert_string_equal(r.f.digest_ids[1], "a6 ");
 
-    /* a new run remembers what was sent, in siemfwd.db */
+    /* a new run remembers what was sent, in siemfwd.db, now through the
+     * pipeline's state store (one connection with the cursors) */
+    char errbuf[256];
+    struct sf_cursor cur;
+    assert_int_equal(sf_state_open(r.dir, 1, &r.shared, errbuf, sizeof(errbuf)), SF_OK);
+    assert_int_equal(sf_state_start(r.shared, "contoso", "oncall", 1234), SF_OK);
     memset(&r.f, 0, sizeof(r.f));
     rig_start(&r, engine_yaml);
     send_alert(&r, "a2", "high", 11);
     send_alert(&r, "a4", "high", 12);
-    assert_int_equal(r.f.alerts, 0);
+    send_alert(&r, "a7", "high", 13);
+    assert_int_equal(r.f.alerts, 1);
     rig_stop(&r);
     assert_int_equal(r.f.digests, 0);
+    assert_int_equal(sf_state_cursor(r.shared, "contoso", "oncall", &cur), SF_OK);
+    assert_int_equal(cur.watermark_ms, 1234);
+    sf_state_close(r.shared);
     char path[128];
     snprintf(path, sizeof(path), "%s/siemfwd.db", r.dir);
     assert_int_equal(access(path, F_OK), 0);
@@ -777,7 +788,7 @@ static void test_policy_config_errors(void **state)
     assert_int_equal(sf_yaml_load_string("n.yaml", yaml, strlen(yaml), &doc, errbuf,
                                          sizeof(errbuf)), SF_OK);
     sf_buf_init(&errs, 0);
-    assert_int_equal(sf_notify_output_init(&o, doc->root, "outputs[4]", NULL, &errs),
+    assert_int_equal(sf_notify_output_init(&o, doc->root, "outputs[4]", NULL, NULL, &errs),
                      SF_ERR_CONFIG);
     assert_null(sf_notify_policy_of(&o));
     assert_non_null(strstr(errs.data, "n.yaml:2: outputs[4].format: webhook outputs read the "
