@@ -99,7 +99,7 @@ static size_t o_flush(struct sf_output *o, int t) { (void)o, (void)t; return 0; 
 static void o_destroy(struct sf_output *o) { o->ctx = NULL; }
 
 static const struct sf_output_type o_type = { "test", NULL, o_start, o_send, o_poll, o_flush,
-                                              o_destroy };
+                                              o_destroy, NULL };
 
 static char tmpdir[64];
 static struct sf_state *st;
