@@ -13,8 +13,6 @@
 #include "sf_tls_conf.h"
 #include "sf_yaml.h"
 
-enum sf_format_type { SF_FORMAT_CEF, SF_FORMAT_LEEF, SF_FORMAT_JSON };
-
 struct sf_cert_conf {
     char *cert_file;      /* absolute (resolved against the config's directory) */
     char *key_file;       /* absolute */
@@ -55,8 +53,8 @@ struct sf_tenant_conf {
 
 struct sf_format_conf {
     char *name;
-    char *type_name;      /* "cef" | "leef" | "json" */
-    enum sf_format_type type;
+    char *type_name;      /* "cef" | "leef" | "json": a formats/ registry name
+                           * (sf_format_type_find), checked against the same list */
     char *map;            /* absolute path of the field map; NULL for json */
     long long max_len;    /* record limit in bytes, 0 = the format's default */
     int line;

@@ -28,10 +28,10 @@ static int check_formats(const struct sf_config *cfg)
     int bad = 0;
     for (size_t i = 0; i < cfg->n_formats; i++) {
         const struct sf_format_conf *fc = &cfg->formats[i];
-        enum sf_fmt_type type;
+        const struct sf_format_type *type = sf_format_type_find(fc->type_name);
         struct sf_format *f = NULL;
         char errbuf[2048];
-        if (sf_format_type_parse(fc->type_name, &type) != 0 || type == SF_FMT_JSON)
+        if (!type || !type->takes_map)
             continue;
         if (sf_format_new(type, fc->map, &f, errbuf, sizeof(errbuf)) != SF_OK) {
             fprintf(stderr, "%s\n", errbuf);

@@ -207,7 +207,7 @@ out:
 }
 
 /* The map's own `format:` key, when --format is not given. */
-static int map_declared_type(const char *map, enum sf_fmt_type *type)
+static int map_declared_type(const char *map, const struct sf_format_type **type)
 {
     struct sf_doc *doc = NULL;
     char errbuf[512];
@@ -218,7 +218,7 @@ static int map_declared_type(const char *map, enum sf_fmt_type *type)
         return -1;
     }
     const struct sf_node *f = sf_node_get(doc->root, "format");
-    if (f && f->type == SF_NODE_SCALAR && sf_format_type_parse(f->str, type) == 0)
+    if (f && f->type == SF_NODE_SCALAR && (*type = sf_format_type_find(f->str)) != NULL)
         rc = 0;
     else
         fprintf(stderr, "siemfwd render: %s: no `format:` in the map; give --format\n", map);
@@ -244,7 +244,7 @@ int sf_cmd_render(int argc, char **argv)
     char errbuf[1024];
     int opt, rc = SF_EXIT_USAGE;
     size_t nbad = 0;
-    enum sf_fmt_type type = SF_FMT_CEF;
+    const struct sf_format_type *type = &sf_format_cef;
 
     optind = 1;
     while ((opt = getopt_long(argc, argv, "m:f:t:i:L:Fh", opts, NULL)) != -1) {
@@ -264,7 +264,7 @@ int sf_cmd_render(int argc, char **argv)
         fputs(render_usage, stderr);
         return SF_EXIT_USAGE;
     }
-    if (fmtname && sf_format_type_parse(fmtname, &type) != 0) {
+    if (fmtname && !(type = sf_format_type_find(fmtname))) {
         fprintf(stderr, "siemfwd render: --format %s: expected cef, leef or json\n", fmtname);
         return SF_EXIT_USAGE;
     }

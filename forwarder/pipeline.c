@@ -94,13 +94,13 @@ static sf_err output_format(struct sf_pipeline *p, size_t i, struct sf_format **
                             char *errbuf, size_t errlen)
 {
     const struct sf_output_conf *oc = &p->cfg->outputs[i];
-    enum sf_fmt_type type = SF_FMT_JSON;
+    const struct sf_format_type *type = &sf_format_json;
     const char *map = NULL;
 
     *out = NULL;
     /* no format (email, webhook): they read the alert, so they get JSON */
     if (oc->fmt) {
-        if (sf_format_type_parse(oc->fmt->type_name, &type) != 0)
+        if (!(type = sf_format_type_find(oc->fmt->type_name)))
             return SF_ERR_CONFIG;
         map = oc->fmt->map;
     }

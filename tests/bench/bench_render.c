@@ -84,7 +84,7 @@ static sf_err on_alert(void *opaque, json_object *alert, const struct sf_alert_p
     return SF_OK;
 }
 
-static void bench(const char *label, enum sf_fmt_type type, const char *map,
+static void bench(const char *label, const struct sf_format_type *type, const char *map,
                   const char *input, size_t len, size_t n)
 {
     struct run r = { 0 };
@@ -132,10 +132,10 @@ int main(int argc, char **argv)
     printf("input: %zu JSON lines, %.1f MB, %.0f B per alert\n", n, (double)in.len / 1e6,
            (double)in.len / (double)n);
     snprintf(path, sizeof(path), "%s/cef-defender.yaml", maps);
-    bench("cef", SF_FMT_CEF, path, in.data, in.len, n);
+    bench("cef", &sf_format_cef, path, in.data, in.len, n);
     snprintf(path, sizeof(path), "%s/leef-defender.yaml", maps);
-    bench("leef", SF_FMT_LEEF, path, in.data, in.len, n);
-    bench("json", SF_FMT_JSON, NULL, in.data, in.len, n);
+    bench("leef", &sf_format_leef, path, in.data, in.len, n);
+    bench("json", &sf_format_json, NULL, in.data, in.len, n);
     sf_buf_free(&in);
     return 0;
 }

@@ -30,9 +30,9 @@ static void setup(void)
         SF_SOURCE_DIR "/formats/maps/cef-defender.yaml",
         SF_SOURCE_DIR "/formats/maps/leef-defender.yaml",
     };
-    if (sf_format_new(SF_FMT_CEF, maps[0], &fmts[0], errbuf, sizeof(errbuf)) ||
-        sf_format_new(SF_FMT_LEEF, maps[1], &fmts[1], errbuf, sizeof(errbuf)) ||
-        sf_format_new(SF_FMT_JSON, NULL, &fmts[2], errbuf, sizeof(errbuf)))
+    if (sf_format_new(&sf_format_cef, maps[0], &fmts[0], errbuf, sizeof(errbuf)) ||
+        sf_format_new(&sf_format_leef, maps[1], &fmts[1], errbuf, sizeof(errbuf)) ||
+        sf_format_new(&sf_format_json, NULL, &fmts[2], errbuf, sizeof(errbuf)))
         abort(); /* the shipped maps must compile */
     fmts[0]->opts.max_len = 8192; /* also exercise the shrinking path */
 }

@@ -12,7 +12,10 @@
 #include <unistd.h>
 #include <cmocka.h>
 
+#include "config_priv.h"
 #include "sf_config.h"
+#include "sf_format.h"
+#include "sf_output.h"
 #include "sf_sources.h"
 
 static char datadir[512];
@@ -189,14 +192,14 @@ static void check_good_formats_outputs(const struct sf_config *cfg)
 
     assert_int_equal(cfg->n_formats, 3);
     assert_string_equal(cfg->formats[0].name, "arcsight-cef");
-    assert_int_equal(cfg->formats[0].type, SF_FORMAT_CEF);
+    assert_string_equal(cfg->formats[0].type_name, "cef");
     snprintf(want, sizeof(want), "%s/maps/cef-defender.yaml", datadir);
     assert_string_equal(cfg->formats[0].map, want);
     assert_int_equal(cfg->formats[0].max_len, 8192);
-    assert_int_equal(cfg->formats[1].type, SF_FORMAT_LEEF);
+    assert_string_equal(cfg->formats[1].type_name, "leef");
     assert_string_equal(cfg->formats[1].map, "/usr/share/siemfwd/maps/leef-defender.yaml");
     assert_int_equal(cfg->formats[1].max_len, 0);
-    assert_int_equal(cfg->formats[2].type, SF_FORMAT_JSON);
+    assert_string_equal(cfg->formats[2].type_name, "json");
     assert_null(cfg->formats[2].map);
 
     assert_int_equal(cfg->n_outputs, 4);
@@ -526,6 +529,36 @@ static void test_source_checks(void **state)
     sf_buf_free(&errs);
 }
 
+/* config cannot see formats/ or outputs/, so it checks `type:` against
+ * lists of its own: they must hold the registries' names (any order). */
+static void assert_same_names(const struct sf_conf_entry *table, const char *const *names)
+{
+    const char *const *values = NULL;
+    size_t nv = 0, nn = 0;
+
+    for (; table->key && !values; table++)
+        if (strcmp(table->key, "type") == 0)
+            values = table->values;
+    assert_non_null(values);
+    for (; values[nv]; nv++) {
+        size_t j = 0;
+        while (names[j] && strcmp(names[j], values[nv]) != 0)
+            j++;
+        if (!names[j])
+            fail_msg("config accepts type '%s', which is not registered", values[nv]);
+    }
+    while (names[nn])
+        nn++;
+    assert_int_equal(nv, nn);
+}
+
+static void test_type_lists_match_registries(void **state)
+{
+    (void)state;
+    assert_same_names(cfg_format_table, sf_format_type_names());
+    assert_same_names(cfg_output_table, sf_output_type_names());
+}
+
 /* config/examples/siemfwd.yaml is the shipped example: it must load. */
 static void test_example(void **state)
 {
@@ -615,6 +648,7 @@ int main(void)
         cmocka_unit_test(test_yaml_syntax_error),
         cmocka_unit_test(test_cross_checks),
         cmocka_unit_test(test_source_checks),
+        cmocka_unit_test(test_type_lists_match_registries),
         cmocka_unit_test(test_bad_names),
         cmocka_unit_test(test_example),
         cmocka_unit_test(test_doc),
