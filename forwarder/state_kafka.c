@@ -2,8 +2,9 @@
  * state_ops.h): an in-memory cache of the cursors of the assigned partitions,
  * each change written as the key's whole record through an idempotent
  * producer (acks=all). Every record written is true: marks are coalesced (a
- * mark writes at most once a second per key; advance, start and note always
- * write), never invented. Owns the producer, the reader consumer and the
+ * key's marks are written at most once a second, and within about a second
+ * while any key is busy; advance, start and note always write), never
+ * invented. Owns the producer, the reader consumer and the
  * cache; one mutex guards the cache, another the reader. Calls on keys of
  * partitions not assigned here are refused (SF_ERR_STOPPED): a late runner
  * of a revoked tenant cannot overwrite its new owner's cursor. */
@@ -313,6 +314,21 @@ static sf_err add_seen(struct kcur *k, const struct sf_seen *s)
     return SF_OK;
 }
 
+/* Marks coalesced on a key that then went quiet are written within about a
+ * second while any key is busy (under ks->lock). */
+static void sweep(struct kstate *ks)
+{
+    int64_t now = sf_mono_ms();
+
+    if (now - ks->swept_mono < MARK_WRITE_MS)
+        return;
+    ks->swept_mono = now;
+    for (size_t b = 0; b < ks->map.nb; b++)
+        for (struct kcur *k = ks->map.b[b]; k; k = k->next)
+            if (k->dirty && ks->assigned[k->part] && now - k->written_mono >= MARK_WRITE_MS)
+                kwrite_rec(ks, k, 0);
+}
+
 static sf_err kmark(struct sf_state *base, const char *tenant, const char *output,
                     const struct sf_seen *items, size_t n)
 {
@@ -333,6 +349,7 @@ static sf_err kmark(struct sf_state *base, const char *tenant, const char *outpu
         if (sf_mono_ms() - k->written_mono >= MARK_WRITE_MS)
             err = kwrite_rec(ks, k, 0);
     }
+    sweep(ks);
     pthread_mutex_unlock(&ks->lock);
     return err;
 }
@@ -366,6 +383,7 @@ static sf_err kadvance(struct sf_state *base, const char *tenant, const char *ou
         prune(k, prune_before_ms);
         err = kwrite_rec(ks, k, 0);
     }
+    sweep(ks);
     pthread_mutex_unlock(&ks->lock);
     return err;
 }
@@ -382,6 +400,7 @@ static sf_err kstart(struct sf_state *base, const char *tenant, const char *outp
         k->c.watermark_ms = k->start_ms = watermark_ms;
         err = kwrite_rec(ks, k, 0);
     }
+    sweep(ks);
     pthread_mutex_unlock(&ks->lock);
     return err;
 }
@@ -399,6 +418,7 @@ static sf_err knote(struct sf_state *base, const char *tenant, const char *outpu
         k->c.last_attempt_ms = now_ms;
         err = kwrite_rec(ks, k, 0);
     }
+    sweep(ks);
     pthread_mutex_unlock(&ks->lock);
     return err;
 }

@@ -68,6 +68,7 @@ struct kstate {
     int readonly;
     struct kmap map;
     int64_t epoch;
+    int64_t swept_mono;           /* last sweep for marks left unwritten */
     struct ktenant *tenants;      /* sorted by name */
     size_t ntenants;
     char **strs;                  /* owned copies behind tenants[] */

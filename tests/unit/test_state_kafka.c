@@ -2,8 +2,9 @@
  * librdkafka's mock cluster (3 brokers, 127.0.0.1): cursors and seen pairs
  * round-trip through the topic, the last record per key wins, a garbage
  * record is skipped with its key logged, unclean vs released takeovers,
- * a lost assignment writes nothing, 10,000 cursors load, the read-only
- * view, librdkafka properties, unreachable brokers, concurrent callers. */
+ * a lost assignment writes nothing, coalesced marks still written, 10,000
+ * cursors load, the read-only view, librdkafka properties, unreachable
+ * brokers, concurrent callers (also run under TSan by tests/run.sh). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -481,6 +482,33 @@ static void test_lost_writes_nothing(void **state)
     sf_state_close(b);
 }
 
+/* A mark coalesced on a key that then goes quiet is still written within
+ * about a second once another key is busy: no mark waits for the window's
+ * advance. Holds whether or not the machine is slow enough to write the
+ * second mark at once. */
+static void test_coalesced_marks_written(void **state)
+{
+    struct fx *f = *state;
+    struct sf_state *a = open_as(f, "node-a");
+    struct sf_seen m1 = { "m1", 10, 0 }, m2 = { "m2", 20, 0 }, m3 = { "m3", 30, 0 };
+
+    assert_int_equal(load_all(a), 0);
+    assert_int_equal(sf_state_mark(a, "contoso", "hec", &m1, 1), SF_OK);
+    assert_int_equal(sf_state_mark(a, "contoso", "hec", &m2, 1), SF_OK);
+    usleep(1200000);
+    assert_int_equal(sf_state_mark(a, "fabrikam", "hec", &m3, 1), SF_OK);
+    assert_int_equal(wait_records(f, 3), 3);
+
+    /* Read by another instance while a is still open (nothing from close). */
+    struct sf_state *b = open_as(f, "node-b");
+    assert_int_equal(load_all(b), 1);
+    assert_int_equal(sf_state_seen(b, "contoso", "hec", "m1", 10), 1);
+    assert_int_equal(sf_state_seen(b, "contoso", "hec", "m2", 20), 1);
+    assert_int_equal(sf_state_seen(b, "fabrikam", "hec", "m3", 30), 1);
+    sf_state_close(b);
+    sf_state_close(a);
+}
+
 static void test_ten_thousand_cursors(void **state)
 {
     struct fx *f = *state;
@@ -696,6 +724,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_garbage_record_skipped, setup, teardown),
         cmocka_unit_test_setup_teardown(test_released_vs_unclean, setup, teardown),
         cmocka_unit_test_setup_teardown(test_lost_writes_nothing, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_coalesced_marks_written, setup, teardown),
         cmocka_unit_test_setup_teardown(test_ten_thousand_cursors, setup, teardown),
         cmocka_unit_test_setup_teardown(test_unreachable_brokers, setup, teardown),
         cmocka_unit_test_setup_teardown(test_properties, setup, teardown),
