@@ -115,7 +115,7 @@ def main():
         tenants, names = [], {}
         for emu in emus:
             for name in sorted(emu.tenants, key=lambda s: int(s[6:])):
-                tenants.append(L.tenant_entry(emu, name))
+                tenants.append(L.tenant_entry(emu, name, authority=emu.url))
                 names[emu.tenant_id(name)] = name
         cl = C.cluster_section(mock.bootstrap, P, 'x', session_ms=SESSION, heartbeat_ms=HB)
         t_start = time.time()
@@ -127,7 +127,7 @@ def main():
             with open(cfg, 'w') as f:
                 f.write(text)
             members[name] = C.Member(root, name, cfg, out)
-        rows = C.wait_all_polled(emus, names, t_start, 600, 'every tenant polled once')
+        rows = C.wait_all_polled(emus, names, t_start, 300, 'every tenant polled once')
         log('all %d tenants polled %.1f s after the members started' % (
             T, max(r[0] for r in rows) - t_start))
         # let the group settle: one more full interval after the first complete pass
