@@ -23,6 +23,8 @@ the outputs:
   * every alert reaches some output in its final version; duplicates are
     counted and printed, not asserted;
   * members stopped with SIGTERM exit 0 without sanitizer reports.
+Then: brokers unreachable at start -> exit 1 naming them; a member whose
+cluster.partitions differs from the topics' count -> refused, naming both.
 Env: SIEMFWD, SF_SOURCE_DIR, SF_TOOLS_DIR (set by ctest).
 Exit 77 (skipped) while siemfwd rejects the `cluster:` section.
 SF_CLUSTER_WITHOUT_CLUSTER=1 leaves the section out (every member polls every
@@ -201,12 +203,17 @@ def lifecycle(c):
         r.close()
 
 
-def _lifecycle(r):
-    err = C.check_config(r.config('A'))
+def require_cluster(cfg):
+    """Skip the whole test while this siemfwd rejects the `cluster:` section."""
+    err = C.check_config(cfg)
     if err is not None:
         log('  siemfwd rejects the cluster config (cluster mode not on this build):\n    %s'
             % err.replace('\n', '\n    ')[:2000])
         raise Skip()
+
+
+def _lifecycle(r):
+    require_cluster(r.config('A'))
     t = time.time()
     for name in ('A', 'B', 'C'):
         r.start(name)
@@ -336,13 +343,52 @@ def report_cursors(r, rc):
             dict(sorted(owners.items())), other, rc))
 
 
+def small_member(c, bootstrap, partitions):
+    emu = c.emulator(['--tenants', '3', '--alerts-per-tenant', '2'])
+    tenants = [L.tenant_entry(emu, 'tenant%d' % i) for i in (1, 2, 3)]
+    cl = C.cluster_section(bootstrap, partitions, 'x')
+    cfg, _ = C.member_config(c.dir, 'A', emu, c.certs, tenants, cl)
+    require_cluster(cfg)
+    return cfg
+
+
+def unreachable(c):
+    """Brokers unreachable at start: exit 1 with an error naming them"""
+    brokers = '127.0.0.1:%d' % L.free_port()
+    cfg = small_member(c, brokers, PARTITIONS)
+    res = L.siemfwd('run', '-c', cfg, timeout=120)
+    check(res.rc == 1, 'unreachable brokers: expected exit 1:\n' + res.describe())
+    check(brokers in res.err, 'the error does not name the brokers %s:\n%s'
+          % (brokers, res.describe()))
+    log('  exit 1 after %.1f s: %s' % (res.elapsed, [ln for ln in res.err.splitlines()
+                                                     if brokers in ln][0][:300]))
+
+
+def other_partitions(c):
+    """A member whose partitions differ from the topics' count is refused"""
+    mock = C.KafkaMock(c.dir, {'siemfwd.tenants': PARTITIONS, 'siemfwd.cursors': PARTITIONS})
+    try:
+        cfg = small_member(c, mock.bootstrap, PARTITIONS // 2)
+        res = L.siemfwd('run', '-c', cfg, timeout=120)
+    finally:
+        mock.stop()
+    check(res.rc not in (0, None), 'P=%d against topics of %d partitions: expected a refusal:'
+          '\n%s' % (PARTITIONS // 2, PARTITIONS, res.describe()))
+    line = [ln for ln in res.err.splitlines() if 'level=error' in ln and 'partitions' in ln]
+    check(line and str(PARTITIONS) in line[0] and str(PARTITIONS // 2) in line[0],
+          'the refusal does not name both partition counts:\n' + res.describe())
+    log('  exit %d: %s' % (res.rc, line[0][:300]))
+
+
 class Skip(BaseException):
     """Cluster mode not in this build (passes through run_scenarios' handler)."""
 
 
 def main(argv):
     try:
-        return L.run_scenarios([('1', 'lifecycle', lifecycle)], argv, 'cluster', {})
+        return L.run_scenarios([('1', 'lifecycle', lifecycle),
+                                ('2', 'unreachable', unreachable),
+                                ('3', 'partitions', other_partitions)], argv, 'cluster', {})
     except Skip:
         return SKIP
 
