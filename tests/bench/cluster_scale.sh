@@ -5,11 +5,14 @@
 # consumer group on librdkafka's mock cluster (3 brokers, tenants and cursors
 # topics with PARTS (128) partitions). After the group settles and every tenant
 # was polled, it measures for STEADY seconds (default 2 poll intervals):
-#   * per member: tenants polled, cycle time (first to last request of one
-#     polling burst, from the emulators' request log), VmRSS and VmHWM;
-# then SIGKILLs the first member and reports the takeover: time from the kill
-# to the first poll by a survivor of each of its tenants (median, p95, max),
-# and the survivors' cycle time and RSS afterwards.
+#   * per member: tenants polled, requests/s, the effective poll period (gap
+#     between two polls of one tenant), the cycle time (a burst of requests
+#     without a 2 s pause), VmRSS and VmHWM (all from the emulators' request log
+#     and /proc);
+# then SIGKILLs the first member and reports the takeover: when its partitions
+# were assigned to survivors (their "cluster: assigned" log lines) and the time
+# from the kill to the first poll by a survivor of each of its tenants (median,
+# p95, max), and the survivors' numbers afterwards.
 # Use a Release build without sanitizers:
 #   cmake -S . -B build-rel -DCMAKE_BUILD_TYPE=Release && cmake --build build-rel -j2
 #   SIEMFWD=$PWD/build-rel/siemfwd SF_TOOLS_DIR=$PWD/build-rel/tools tests/bench/cluster_scale.sh
@@ -68,29 +71,31 @@ def rss(m):
 
 
 def measure(label, emus, members, t0, t1):
-    rows = C.fetch_requests(emus, t0)
+    """Per member: tenants, requests, the effective poll period (gap between
+    two polls of one tenant: POLL when the member keeps up), the polling
+    bursts (runs of requests without a 2 s pause: one cycle's work), RSS."""
+    rows = [r for r in C.fetch_requests(emus, t0) if t0 <= r[0] < t1]
     per = collections.defaultdict(list)
-    tenants = collections.defaultdict(set)
-    for t, tid, _, who, _ in rows:
-        if t0 <= t < t1:
-            per[who].append(t)
-            tenants[who].add(tid)
     seen = collections.defaultdict(set)
+    polls = collections.defaultdict(lambda: collections.defaultdict(list))
     for t, tid, _, who, _ in rows:
-        if t0 <= t < t1:
-            seen[tid].add(who)
+        per[who].append(t)
+        seen[tid].add(who)
+        polls[who][tid].append(t)
     multi = sum(1 for w in seen.values() if len(w) > 1)
     log('%s (%.0f s window): %d tenants polled, %d by more than one member' % (
         label, t1 - t0, len(seen), multi))
     for name in sorted(members):
-        b = bursts(per[name], POLL / 3)
+        gaps = sorted(b - a for ts in polls[name].values() for a, b in zip(ts, ts[1:]))
+        b = bursts(per[name], 2.0)
         full = b[1:-1] or b     # the first and last may be cut by the window
         r = rss(members[name])
-        log('  %-3s tenants %5d  requests %6d  cycle time median %6.1f s max %6.1f s '
-            '(%d cycles)  VmRSS %4d MiB  VmHWM %4d MiB' % (
-                name, len(tenants[name]), len(per[name]),
-                statistics.median(full) if full else -1, max(full) if full else -1,
-                len(b), r.get('VmRSS', -1), r.get('VmHWM', -1)))
+        log('  %-3s tenants %5d  requests %6d (%5.1f/s)  poll period median %5.1f s max %5.1f s'
+            '  cycle (burst) median %5.1f s max %5.1f s (%d)  VmRSS %4d MiB  VmHWM %4d MiB' % (
+                name, len(polls[name]), len(per[name]), len(per[name]) / (t1 - t0),
+                gaps[len(gaps) // 2] if gaps else -1, gaps[-1] if gaps else -1,
+                statistics.median(full) if full else -1, max(full) if full else -1, len(b),
+                r.get('VmRSS', -1), r.get('VmHWM', -1)))
     return {tid: next(iter(w)) for tid, w in seen.items() if len(w) == 1}
 
 
@@ -121,7 +126,7 @@ def main():
         t_start = time.time()
         for name in NAMES:
             cfg, out = C.member_config(root, name, emus[0], certs, tenants, cl,
-                                       poll_interval='%ds' % POLL, log_level='warn')
+                                       poll_interval='%ds' % POLL, log_level='info')
             with open(cfg) as f:
                 text = f.read().replace('max_parallel: 8', 'max_parallel: %d' % MAXP)
             with open(cfg, 'w') as f:
@@ -149,6 +154,14 @@ def main():
             'after median %.1f s, p95 %.1f s, max %.1f s (session.timeout.ms %d)' % (
                 len(took), statistics.median(took), took[int(0.95 * (len(took) - 1))],
                 took[-1], SESSION))
+        spans, _ = C.ownership(members[victim].stderr())
+        parts = C.owned_at(spans, t_kill)
+        assigned = {n: C.ownership(m.stderr())[1] for n, m in rest.items()}
+        got = C.first_assigned(assigned, t_kill, parts)
+        own = sorted(got.get(p, float('inf')) - t_kill for p in parts)
+        if own:
+            log('takeover after SIGKILL: its %d partitions assigned to survivors (their logs) '
+                'after %.1f s .. %.1f s' % (len(parts), own[0], own[-1]))
         time.sleep(SESSION / 1000 + 5 + POLL)
         t0 = time.time()
         time.sleep(STEADY)
