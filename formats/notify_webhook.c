@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "sf_notify_render.h"
 
@@ -30,6 +31,25 @@ static sf_err json_escape(struct sf_buf *out, const char *s, size_t n)
             err = sf_buf_addc(out, (char)c);
     }
     return err;
+}
+
+/* String member of obj by case-insensitive key (the SIEM API writes
+ * "Severity", Graph "severity"); NULL if absent or not a string. */
+static const char *field_ci(json_object *obj, const char *key)
+{
+    json_object *v = NULL;
+
+    if (!json_object_is_type(obj, json_type_object))
+        return NULL;
+    if (!json_object_object_get_ex(obj, key, &v)) {
+        json_object_object_foreach(obj, k, val) {
+            if (strcasecmp(k, key) == 0) {
+                v = val;
+                break;
+            }
+        }
+    }
+    return json_object_is_type(v, json_type_string) ? json_object_get_string(v) : NULL;
 }
 
 /* The text of ${name}; NULL: unknown name. *own is set when malloc'd. */
@@ -74,7 +94,7 @@ static const char *lookup(const struct sf_notify_alert *a, const char *name, cha
             sf_buf_printf(&b, "%s%s", i ? ", " : "", v->devices[i]);
         return (*own = sf_buf_steal(&b, NULL)) ? *own : "";
     }
-    const char *f = a->record ? sf_notify_field(a->record, name) : NULL;
+    const char *f = a->record ? field_ci(a->record, name) : NULL;
     return f ? f : "";
 }
 

@@ -40,14 +40,6 @@ struct sf_notify_digest {
     int max_rank;                /* highest severity rank among items */
 };
 
-/* The view of a JSON alert of any source, or of siemfwd's own event and
- * test records (notify_view.c): tenant/tenant_id are used when rec has no
- * "tenant" object. Strings borrowed from rec. -1 if rec is not an object. */
-int sf_notify_view_of(json_object *rec, const char *tenant, const char *tenant_id,
-                      struct sf_alert_view *v);
-/* String member of obj by case-insensitive key ("severity" finds MDE's
- * "severity" and the SIEM API's "Severity"), NULL if absent or not a string. */
-const char *sf_notify_field(json_object *obj, const char *key);
 /* "High" for "high"/"High"/"HIGH"; "Unknown" for NULL. */
 void sf_notify_severity_word(const char *severity, char *buf, size_t len);
 

@@ -6,12 +6,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "sf_cli.h"
 #include "sf_config.h"
 #include "sf_log.h"
 #include "sf_notify_policy.h"
 #include "sf_redact.h"
+#include "sf_sources.h"
 
 #define ALERT_MAX ((size_t)16 * 1024 * 1024)
 
@@ -21,7 +23,8 @@ static const char usage[] =
     "usage: siemfwd notify-test -c FILE --output NAME [--tenant NAME] [--alert FILE]\n"
     "  sends one test message through an email or webhook output and prints the\n"
     "  server's answer; --alert sends that alert (a JSON object, or the first of\n"
-    "  an API page) instead of the built-in test alert, as if from --tenant\n";
+    "  an API page, as --tenant's source writes it) instead of the built-in test\n"
+    "  alert, as if from --tenant\n";
 
 /* The tenant shown in the message: --tenant, else the first that feeds
  * output, else the first configured. */
@@ -71,6 +74,28 @@ static json_object *load_alert(const char *path)
     return obj;
 }
 
+/* The built-in test alert, shaped like a Graph alert. */
+static json_object *test_alert(const char *tenant_id)
+{
+    char id[64], link[256];
+    json_object *a = json_object_new_object();
+
+    snprintf(id, sizeof(id), "siemfwd-test-%lld", (long long)time(NULL));
+    snprintf(link, sizeof(link), "https://security.microsoft.com/alerts?tid=%s",
+             tenant_id ? tenant_id : "");
+    if (!a)
+        return NULL;
+    json_object_object_add(a, "id", json_object_new_string(id));
+    json_object_object_add(a, "title", json_object_new_string("siemfwd test notification"));
+    json_object_object_add(a, "severity", json_object_new_string("informational"));
+    json_object_object_add(a, "status", json_object_new_string("new"));
+    json_object_object_add(a, "description", json_object_new_string(
+        "A test message sent by `siemfwd notify-test`. No alert was raised."));
+    if (tenant_id)
+        json_object_object_add(a, "alertWebUrl", json_object_new_string(link));
+    return a;
+}
+
 static int run_test(const struct sf_config *cfg, const struct sf_output_conf *oc,
                     const struct sf_tenant_conf *t, json_object *alert)
 {
@@ -94,8 +119,21 @@ static int run_test(const struct sf_config *cfg, const struct sf_output_conf *oc
         fprintf(stderr, "%s", errs.data ? errs.data : "siemfwd notify-test: invalid output\n");
         goto out;
     }
-    sf_err err = sf_notify_test(&o, alert, t ? t->name : "test", t ? t->tenant_id : NULL, &v,
-                                answer, sizeof(answer));
+    /* the alert as its source writes it: the built-in one is Graph-shaped */
+    struct sf_fetch_tenant ft = { .name = t ? t->name : "test", .tenant_id = t ? t->tenant_id
+                                                                             : NULL };
+    const char *source = alert && t && t->source_name ? t->source_name : "graph";
+    struct sf_alert_view view;
+    json_object *own = NULL;
+    if (!alert && !(alert = own = test_alert(ft.tenant_id))) {
+        fprintf(stderr, "siemfwd notify-test: out of memory\n");
+        goto out;
+    }
+    sf_source_view(source, alert, &ft, &view);
+    if (!view.id)
+        view.id = "siemfwd-test";
+    sf_err err = sf_notify_test(&o, alert, &view, &v, answer, sizeof(answer));
+    json_object_put(own);
     /* the answer quotes the server, which may echo the URL or a password */
     sf_redact(answer, sizeof(answer));
     if (err != SF_OK) {

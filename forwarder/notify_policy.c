@@ -18,6 +18,7 @@
 #include "sf_log.h"
 #include "sf_notify_policy.h"
 #include "sf_notify_render.h"
+#include "sf_portal_link.h"
 #include "sf_state_notify.h"
 
 #define DIGEST_MAX_ITEMS 2000
@@ -340,6 +341,43 @@ out:
     return rec;
 }
 
+static const char *str_of(json_object *obj, const char *key)
+{
+    json_object *v;
+    if (!json_object_object_get_ex(obj, key, &v) || !json_object_is_type(v, json_type_string))
+        return NULL;
+    return json_object_get_string(v);
+}
+
+/* The view of an event record (events.c writes it: id, title, severity,
+ * status, category, description, createdDateTime, tenant {name, id}). */
+static int event_view(json_object *rec, const char *tenant, const char *tenant_id,
+                      struct sf_alert_view *v)
+{
+    json_object *t;
+
+    memset(v, 0, sizeof(*v));
+    v->last_update_ms = -1;
+    if (!json_object_is_type(rec, json_type_object))
+        return -1;
+    v->tenant = tenant;
+    v->tenant_id = tenant_id;
+    if (json_object_object_get_ex(rec, "tenant", &t) && json_object_is_type(t, json_type_object)) {
+        v->tenant = str_of(t, "name") ? str_of(t, "name") : v->tenant;
+        v->tenant_id = str_of(t, "id") ? str_of(t, "id") : v->tenant_id;
+    }
+    v->id = str_of(rec, "id");
+    v->title = str_of(rec, "title");
+    v->severity = str_of(rec, "severity");
+    v->sev_rank = sf_sev_rank_of(v->severity);
+    v->status = str_of(rec, "status");
+    v->category = str_of(rec, "category");
+    v->description = str_of(rec, "description");
+    v->created = str_of(rec, "createdDateTime");
+    sf_portal_link(v->link, sizeof(v->link), NULL, v->id, v->tenant_id);
+    return 0;
+}
+
 /* An operational event (SF_MSG_EVENT): no rules or sent-once memory (each
  * event is sent once by the watcher); past the flood limit it is dropped and
  * counted, and the next one sent says how many were. */
@@ -356,7 +394,7 @@ static enum sf_verdict event(struct sf_notify_policy *p, const struct sf_msg *m,
 
     sf_buf_init(&msg, 0);
     a.record = parse_own(m->data, m->len);
-    if (sf_notify_view_of(a.record, m->tenant, m->tenant_id, &view) != 0) {
+    if (event_view(a.record, m->tenant, m->tenant_id, &view) != 0) {
         snprintf(why, len, "malformed event record");
         goto out;
     }
@@ -564,34 +602,11 @@ void sf_notify_set_clock(struct sf_output *o, int64_t (*clock)(void))
         p->clock = clock;
 }
 
-static json_object *test_alert(const char *tenant_id)
-{
-    char id[64], link[256];
-    json_object *a = json_object_new_object();
-
-    snprintf(id, sizeof(id), "siemfwd-test-%lld", (long long)time(NULL));
-    snprintf(link, sizeof(link), "https://security.microsoft.com/alerts?tid=%s",
-             tenant_id ? tenant_id : "");
-    if (!a)
-        return NULL;
-    json_object_object_add(a, "id", json_object_new_string(id));
-    json_object_object_add(a, "title", json_object_new_string("siemfwd test notification"));
-    json_object_object_add(a, "severity", json_object_new_string("informational"));
-    json_object_object_add(a, "status", json_object_new_string("new"));
-    json_object_object_add(a, "description", json_object_new_string(
-        "A test message sent by `siemfwd notify-test`. No alert was raised."));
-    if (tenant_id)
-        json_object_object_add(a, "alertWebUrl", json_object_new_string(link));
-    return a;
-}
-
-sf_err sf_notify_test(struct sf_output *o, json_object *alert, const char *tenant,
-                      const char *tenant_id, enum sf_verdict *v, char *answer, size_t len)
+sf_err sf_notify_test(struct sf_output *o, json_object *alert, const struct sf_alert_view *v,
+                      enum sf_verdict *verdict, char *answer, size_t len)
 {
     struct sf_notify_policy *p = (struct sf_notify_policy *)sf_notify_policy_of(o);
-    struct sf_alert_view view;
-    struct sf_notify_alert a = { .v = &view, .rule = "notify-test" };
-    json_object *own = NULL;
+    struct sf_notify_alert a = { .v = v, .rule = "notify-test", .record = alert };
     struct sf_buf msg;
     sf_err err;
 
@@ -599,23 +614,12 @@ sf_err sf_notify_test(struct sf_output *o, json_object *alert, const char *tenan
         sf_errf(answer, len, "output %s is not an email or webhook output", o->name);
         return SF_ERR_INVALID;
     }
-    if (!alert && !(alert = own = test_alert(tenant_id)))
-        return SF_ERR_NOMEM;
-    if (sf_notify_view_of(alert, tenant, tenant_id, &view) != 0) {
-        json_object_put(own);
-        sf_errf(answer, len, "the alert is not a JSON object");
-        return SF_ERR_INVALID;
-    }
-    a.record = alert;
     a.record_text = json_object_to_json_string_ext(alert, JSON_C_TO_STRING_PLAIN);
-    a.record_len = strlen(a.record_text);
-    if (!view.id)
-        view.id = "siemfwd-test";
+    a.record_len = a.record_text ? strlen(a.record_text) : 0;
     answer[0] = '\0';
     sf_buf_init(&msg, 0);
     err = render(p, &a, &msg, answer, len);
-    *v = err ? SF_V_FATAL : transmit(p, &msg, view.tenant, view.id, answer, len);
+    *verdict = err ? SF_V_FATAL : transmit(p, &msg, v->tenant, v->id, answer, len);
     sf_buf_free(&msg);
-    json_object_put(own);
     return err == SF_ERR_NOMEM ? err : SF_OK;
 }

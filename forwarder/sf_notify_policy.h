@@ -53,12 +53,12 @@ sf_err sf_notify_render_alert(const struct sf_notify_policy *p, json_object *ale
                               const char *record, size_t record_len, struct sf_buf *out,
                               struct sf_notice **notice, char *errbuf, size_t errlen);
 
-/* `siemfwd notify-test`: render alert (NULL: a built-in test alert) as if
- * from tenant and send it through o (after sf_notify_output_init) as-is:
- * no rules, memory or flood control. answer gets the server's reply.
- * SF_ERR_INVALID if o is not a notification output. */
-sf_err sf_notify_test(struct sf_output *o, json_object *alert, const char *tenant,
-                      const char *tenant_id, enum sf_verdict *v, char *answer, size_t len);
+/* `siemfwd notify-test`: render alert (its view v) and send it through o
+ * (after sf_notify_output_init) as-is: no rules, memory or flood control.
+ * answer gets the server's reply. SF_ERR_INVALID if o is not a
+ * notification output. */
+sf_err sf_notify_test(struct sf_output *o, json_object *alert, const struct sf_alert_view *v,
+                      enum sf_verdict *verdict, char *answer, size_t len);
 
 /* Tests: replace the policy's wall clock (ms). */
 void sf_notify_set_clock(struct sf_output *o, int64_t (*clock)(void));

@@ -1,12 +1,13 @@
 /* test_notify.c - the notification pieces without a network. The renderer
  * (formats/notify_*.c): safe headers (control characters, RFC 2047,
  * folding), quoted-printable, dates, whole alert/digest emails with and
- * without the include switches, views of Graph/MDE/SIEM records, webhook
- * templates and documents. The policy (forwarder/notify_policy.c) in front
+ * without the include switches (from the Graph source's view of a
+ * record), webhook templates and documents. The policy (forwarder/notify_policy.c) in front
  * of a fake transport: rules matched on views, sent-once memory with
  * severity rise, flood holds, digests at the window's end and at shutdown,
- * held alerts surviving a restart, operational events, and a notify.db of
- * an older siemfwd imported into siemfwd.db in a temporary state_dir. */
+ * held alerts surviving a restart, the memory in siemfwd.db beside the
+ * cursors, operational events, and a notify.db of an older siemfwd
+ * imported into siemfwd.db in a temporary state_dir. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -23,6 +24,7 @@
 #include "sf_notify_policy.h"
 #include "sf_notify_render.h"
 #include "sf_rules.h"
+#include "sf_sources.h"
 
 /* ------------------------------------------------------------ headers */
 
@@ -176,37 +178,12 @@ static const char graph_rec[] =
     "\"#microsoft.graph.security.deviceEvidence\",\"hostName\":\"dc-01\"}],"
     "\"tenant\":{\"name\":\"contoso\",\"id\":\"t-1\"}}";
 
-static void test_extract_sources(void **state)
+/* The view of a Graph record as the pipeline makes it (its source's view()),
+ * for tenant (its configured name, "t-1"). */
+static void graph_view(json_object *rec, const char *tenant, struct sf_alert_view *v)
 {
-    struct sf_alert_view a;
-    json_object *g = json_tokener_parse(graph_rec);
-    json_object *m = json_tokener_parse("{\"id\":\"da9\",\"title\":\"T\",\"severity\":\"Low\","
-                                        "\"computerDnsName\":\"srv-1.fabrikam.example\"}");
-    json_object *s = json_tokener_parse("{\"AlertId\":\"da8\",\"AlertTitle\":\"S\",\"Severity\":"
-                                        "\"Medium\",\"ComputerDnsName\":\"h.x\",\"LinkToMTP\":"
-                                        "\"https://security.microsoft.com/alert/da8\"}");
-
-    assert_int_equal(sf_notify_view_of(g, "other", "other-id", &a), 0);
-    assert_string_equal(a.tenant, "contoso");
-    assert_string_equal(a.tenant_id, "t-1");
-    assert_string_equal(a.link, "https://security.microsoft.com/alerts/da637?tid=t-1");
-    assert_int_equal(a.ndevices, 2);   /* unique, case-insensitively */
-    assert_string_equal(a.devices[0], "ws-fin-0001.contoso.example");
-    assert_string_equal(a.devices[1], "dc-01");
-    assert_int_equal(a.sev_rank, 4);
-    assert_int_equal(sf_notify_view_of(m, "fabrikam", "t-2", &a), 0);
-    assert_string_equal(a.tenant, "fabrikam");
-    assert_string_equal(a.link, "https://security.microsoft.com/alerts/da9?tid=t-2");
-    assert_string_equal(a.devices[0], "srv-1.fabrikam.example");
-    assert_int_equal(sf_notify_view_of(s, "northwind", "t-3", &a), 0);
-    assert_string_equal(a.id, "da8");
-    assert_string_equal(a.title, "S");
-    assert_string_equal(a.link, "https://security.microsoft.com/alert/da8?tid=t-3");
-    assert_int_equal(a.sev_rank, 3);
-    assert_int_equal(sf_notify_view_of(NULL, "x", "y", &a), -1);
-    json_object_put(g);
-    json_object_put(m);
-    json_object_put(s);
+    struct sf_fetch_tenant ft = { .name = tenant, .tenant_id = "t-1" };
+    assert_int_equal(sf_source_view("graph", rec, &ft, v), 0);
 }
 
 /* ------------------------------------------------------------ messages */
@@ -239,14 +216,14 @@ static char *decoded(const char *m)
 
 static char *const to[] = { "soc@mssp.example", "lead@mssp.example" };
 
-static char *compose(const struct sf_email_opts *eo, const char *rec_text)
+static char *compose(const struct sf_email_opts *eo, const char *rec_text, const char *tenant)
 {
     struct sf_alert_view v;
     struct sf_notify_alert a = { .v = &v, .rule = "min_severity=high" };
     json_object *rec = json_tokener_parse(rec_text);
     struct sf_buf b;
 
-    assert_int_equal(sf_notify_view_of(rec, NULL, NULL, &v), 0);
+    graph_view(rec, tenant, &v);
     sf_buf_init(&b, 0);
     assert_int_equal(sf_email_alert(eo, &a, 1700000000000LL, "abc.siemfwd@mssp.example",
                                     "=_b1", &b), SF_OK);
@@ -257,7 +234,7 @@ static char *compose(const struct sf_email_opts *eo, const char *rec_text)
 static void test_alert_email(void **state)
 {
     struct sf_email_opts eo = { "siemfwd@mssp.example", to, 2, 1, 1, 1 };
-    char *m = compose(&eo, graph_rec);
+    char *m = compose(&eo, graph_rec, "contoso");
     const char *body = strstr(m, "\r\n\r\n");
 
     assert_non_null(body);
@@ -287,7 +264,7 @@ static void test_alert_email(void **state)
     free(m);
 
     struct sf_email_opts off = { "siemfwd@mssp.example", to, 1, 0, 0, 0 };
-    m = compose(&off, graph_rec);
+    m = compose(&off, graph_rec, "contoso");
     assert_non_null(strstr(m, "Subject: High: Suspicious execution of hidden file\r\n"));
     assert_non_null(strstr(m, "To: soc@mssp.example\r\n"));
     assert_null(strstr(m, "contoso"));
@@ -300,8 +277,8 @@ static void test_hostile_title_email(void **state)
 {
     struct sf_email_opts eo = { "siemfwd@mssp.example", to, 1, 1, 1, 1 };
     char *m = compose(&eo, "{\"id\":\"x1\",\"severity\":\"high\",\"title\":\"Evil\\r\\nBcc: "
-                      "victim@evil.example\\r\\n\\r\\nbody? \\u00fcml\\u00e4ut\","
-                      "\"tenant\":{\"name\":\"c\\nX: y\",\"id\":\"t\"}}");
+                      "victim@evil.example\\r\\n\\r\\nbody? \\u00fcml\\u00e4ut\"}",
+                      "c\nX: y");
     char *end = strstr(m, "\r\n\r\n");
 
     *end = '\0';   /* the header block only */
@@ -351,7 +328,7 @@ static void test_template(void **state)
     struct sf_buf b;
     char err[256];
 
-    sf_notify_view_of(rec, NULL, NULL, &v);
+    graph_view(rec, "contoso", &v);
     v.title = "Say \"hi\"\n\\ now";
     a.record_len = strlen(a.record_text);
     sf_buf_init(&b, 0);
@@ -389,7 +366,7 @@ static void test_webhook_document(void **state)
     char err[256];
 
     a.record_len = strlen(a.record_text);
-    sf_notify_view_of(rec, NULL, NULL, &v);
+    graph_view(rec, "contoso", &v);
     sf_buf_init(&b, 0);
     assert_int_equal(sf_webhook_alert(NULL, &a, &b, err, sizeof(err)), SF_OK);
     assert_string_equal(b.data, "{\"type\":\"alert\",\"rule\":\"min_severity=high\",\"tenant\":"
@@ -563,7 +540,7 @@ static void send_alert(struct rig *r, const char *id, const char *sev, uint64_t 
     snprintf(rec, sizeof(rec), "{\"id\":\"%s\",\"title\":\"T %s\",\"severity\":\"%s\","
              "\"status\":\"new\"}", id, id, sev);
     json_object *alert = json_tokener_parse(rec);
-    assert_int_equal(sf_notify_view_of(alert, "contoso", "t-1", &v), 0);
+    graph_view(alert, "contoso", &v);
     int rule = sf_rules_match(r->rules, &v);
     if (rule < 0) {   /* no rule wants it: the cycle does not hand it over */
         json_object_put(alert);
@@ -808,8 +785,7 @@ int main(void)
         cmocka_unit_test(test_header_ascii_fold),
         cmocka_unit_test(test_qp),
         cmocka_unit_test(test_date),
-        cmocka_unit_test(test_extract_sources),
-        cmocka_unit_test(test_alert_email),
+                cmocka_unit_test(test_alert_email),
         cmocka_unit_test(test_hostile_title_email),
         cmocka_unit_test(test_digest_email),
         cmocka_unit_test(test_template),
