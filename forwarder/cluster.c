@@ -92,6 +92,7 @@ static void on_assign(struct sf_cluster *c, const rd_kafka_topic_partition_list_
     int unclean = 0;
 
     atomic_fetch_add(&c->rebalances, 1);
+    c->frozen = 0; /* the group answered: whatever it assigns now is ours */
     sf_cluster_guard_confirm(&c->guard, t0);
     describe(c, parts, line, sizeof(line), &nt);
     if (c->kstate && np) {
@@ -246,11 +247,12 @@ static void frozen(struct sf_cluster *c, int64_t gap)
     for (size_t ti = 0; ti < c->ntenants; ti++)
         c->hooks.fence(c->hooks.opaque, ti);
     atomic_store(&c->nowned, 0);
+    /* the revoke this causes arrives later and, c->frozen still set, is
+     * treated as lost: nothing written until on_assign clears it */
     rd_kafka_unsubscribe(c->rk);
     rd_kafka_resp_err_t err = rd_kafka_subscribe(c->rk, c->topics);
     if (err)
         sf_error(NULL, NULL, "cluster: cannot rejoin the group: %s", rd_kafka_err2str(err));
-    c->frozen = 0;
 }
 
 static void *loop_main(void *arg)
@@ -274,14 +276,19 @@ static void *loop_main(void *arg)
 
 /* ---- public ----------------------------------------------------------- */
 
-int sf_cluster_may_run(struct sf_cluster *c, size_t ti)
+int sf_cluster_may_run_at(struct sf_cluster *c, size_t ti, int64_t now_mono)
 {
     if (!c)
         return 1;
     if (ti >= c->ntenants)
         return 0;
-    int64_t now = sf_mono_ms(), from = atomic_load(&c->owned_from[ti]);
-    return from >= 0 && now >= from && sf_cluster_guard_alive(&c->guard, now);
+    int64_t from = atomic_load(&c->owned_from[ti]);
+    return from >= 0 && now_mono >= from && sf_cluster_guard_alive(&c->guard, now_mono);
+}
+
+int sf_cluster_may_run(struct sf_cluster *c, size_t ti)
+{
+    return !c || sf_cluster_may_run_at(c, ti, sf_mono_ms());
 }
 
 sf_err sf_cluster_start(struct sf_cluster *c)

@@ -402,6 +402,7 @@ static struct sf_tenant_rt *pick(struct sf_pipeline *p, int64_t now, int64_t *wa
                                  int *all_done)
 {
     struct sf_tenant_rt *best = NULL;
+    int64_t mono = p->cluster ? sf_mono_ms() : 0;
     *wake = now + 1000;
     *all_done = 1;
     for (size_t i = 0; i < p->ntenants; i++) {
@@ -409,7 +410,7 @@ static struct sf_tenant_rt *pick(struct sf_pipeline *p, int64_t now, int64_t *wa
         if (t->done)
             continue;
         *all_done = 0;
-        if (t->busy || !sf_pipeline_tenant_live(p, i))
+        if (t->busy || (p->cluster && !sf_cluster_may_run_at(p->cluster, i, mono)))
             continue;
         if (t->next_due_ms <= now) {
             if (!best || t->next_due_ms < best->next_due_ms)

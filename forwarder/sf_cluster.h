@@ -78,6 +78,8 @@ sf_err sf_cluster_start(struct sf_cluster *c);
 /* 1 when tenant ti is assigned here, past its takeover wait, and the guard
  * says the loop is alive. Any thread. */
 int sf_cluster_may_run(struct sf_cluster *c, size_t ti);
+/* The same at now_mono (sf_mono_ms), for a scheduler asking for many. */
+int sf_cluster_may_run_at(struct sf_cluster *c, size_t ti, int64_t now_mono);
 /* Leave the group (revoke: settle, release) and stop the thread. The hooks
  * must still work: call before the pipeline frees its outputs. */
 void sf_cluster_stop(struct sf_cluster *c);

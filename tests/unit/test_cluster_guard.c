@@ -98,8 +98,9 @@ static void o_poll(struct sf_output *o, int t) { (void)o, (void)t; }
 static size_t o_flush(struct sf_output *o, int t) { (void)o, (void)t; return 0; }
 static void o_destroy(struct sf_output *o) { o->ctx = NULL; }
 
-static const struct sf_output_type o_type = { "test", NULL, o_start, o_send, o_poll, o_flush,
-                                              o_destroy, NULL };
+static const struct sf_output_type o_type = { .name = "test", .start = o_start,
+                                              .send = o_send, .poll = o_poll,
+                                              .flush = o_flush, .destroy = o_destroy };
 
 static char tmpdir[64];
 static struct sf_state *st;
