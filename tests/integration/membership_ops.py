@@ -151,8 +151,9 @@ def main():
             if ma.get('siemfwd_cluster_rebalances_total', 0) < 1 or \
                     mb.get('siemfwd_cluster_rebalances_total', 0) < 1:
                 return None
-            return ma['siemfwd_cluster_owned_tenants'], mb['siemfwd_cluster_owned_tenants']
-        got = L.wait_for(owned, 60, 'both instances assigned')
+            got = ma['siemfwd_cluster_owned_tenants'], mb['siemfwd_cluster_owned_tenants']
+            return got if got[0] + got[1] > 0 else None
+        got = L.wait_for(owned, 60, 'both instances assigned and owning tenants')
         log('drift reported by both; tenants owned: alpha %d, bravo %d' % got)
         # each instance polls the tenants of its partitions that it knows
         check(0 < got[0] + got[1] <= len(TENANTS), 'owned tenants: %s' % (got,))
