@@ -1,4 +1,5 @@
-/* cmd_tenant.c - `siemfwd tenant add NAME TENANT_ID [--source S] [-c FILE]`:
+/* cmd_tenant.c - `siemfwd tenant add NAME TENANT_ID [--source S] [--api-base URL]
+ * [-c FILE]`:
  * onboards a customer in one command. Writes tenants_dir/NAME.yaml (never
  * over an existing file, mode 0640, group of the directory), proves the
  * config still loads with it (else removes it again) and prints the
@@ -22,12 +23,15 @@
 #define SF_DEFAULT_CONFIG "/etc/siemfwd/siemfwd.yaml"
 
 static const char tenant_usage[] =
-    "usage: siemfwd tenant add NAME TENANT_ID [--source graph|mde|siem] [-c FILE]\n"
+    "usage: siemfwd tenant add NAME TENANT_ID [--source graph|mde|siem]\n"
+    "                          [--api-base URL] [-c FILE]\n"
     "Onboards a customer: writes tenants_dir/NAME.yaml (never over an existing\n"
     "file; mode 0640) and prints the admin-consent link for the customer's\n"
     "administrator. NAME: letters, digits, '.', '_', '-' (1-64, not starting\n"
     "with '.'); TENANT_ID: the customer's Entra tenant id (a GUID). --source:\n"
-    "the alert API (default: tenant_defaults' source, else graph). -c: the\n"
+    "the alert API (default: tenant_defaults' source, else graph). --api-base:\n"
+    "the API host (https://; required for siem, whose exporter is regional:\n"
+    "https://wdatp-alertexporter-eu.windows.com, -us, -uk). -c: the\n"
     "config (default " SF_DEFAULT_CONFIG "), which must set tenants_dir and\n"
     "load (run it with the service's environment, so ${ENV} and file: secrets\n"
     "resolve).\n"
@@ -134,8 +138,21 @@ static int verify(const char *cfgpath, const char *file, const char *name)
     return SF_EXIT_OK;
 }
 
+/* An https:// URL made of characters that are safe as a plain YAML scalar,
+ * short enough for the file's text. */
+static int api_base_ok(const char *url)
+{
+    if (strncmp(url, "https://", 8) != 0 || !url[8] || strlen(url) > 512)
+        return 0;
+    for (const char *p = url; *p; p++)
+        if (!strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+                    ":/._-[]%", *p))
+            return 0;
+    return 1;
+}
+
 static int tenant_add(const char *cfgpath, const char *name, const char *tid,
-                      const char *source)
+                      const char *source, const char *api_base)
 {
     int rc = SF_EXIT_OK, err;
     struct sf_config *cfg = sf_cli_load_config(cfgpath, &rc);
@@ -171,8 +188,9 @@ static int tenant_add(const char *cfgpath, const char *name, const char *tid,
     gmtime_r(&now, &tm);
     strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
     snprintf(text, sizeof(text), "# written by `siemfwd tenant add` at %s\n"
-             "name: %s\ntenant_id: %s\n%s%s%s", when, name, tid,
-             source ? "source: " : "", source ? source : "", source ? "\n" : "");
+             "name: %s\ntenant_id: %s\n%s%s%s%s%s%s", when, name, tid,
+             source ? "source: " : "", source ? source : "", source ? "\n" : "",
+             api_base ? "api_base: " : "", api_base ? api_base : "", api_base ? "\n" : "");
     err = write_new(cfg->tenants_dir, file, text);
     if (err) {
         fprintf(stderr, "siemfwd tenant add: %s: %s%s\n", file, strerror(err),
@@ -191,10 +209,11 @@ int sf_cmd_tenant(int argc, char **argv)
     static const struct option opts[] = {
         { "config", required_argument, NULL, 'c' },
         { "source", required_argument, NULL, 's' },
+        { "api-base", required_argument, NULL, 'a' },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
     };
-    const char *path = SF_DEFAULT_CONFIG, *source = NULL;
+    const char *path = SF_DEFAULT_CONFIG, *source = NULL, *api_base = NULL;
     int opt;
 
     if (argc >= 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
@@ -206,10 +225,11 @@ int sf_cmd_tenant(int argc, char **argv)
         return SF_EXIT_USAGE;
     }
     optind = 1;
-    while ((opt = getopt_long(argc - 1, argv + 1, "c:s:h", opts, NULL)) != -1) {
+    while ((opt = getopt_long(argc - 1, argv + 1, "c:s:a:h", opts, NULL)) != -1) {
         switch (opt) {
         case 'c': path = optarg; break;
         case 's': source = optarg; break;
+        case 'a': api_base = optarg; break;
         case 'h': fputs(tenant_usage, stdout); return SF_EXIT_OK;
         default: fputs(tenant_usage, stderr); return SF_EXIT_USAGE;
         }
@@ -234,5 +254,10 @@ int sf_cmd_tenant(int argc, char **argv)
                 source);
         return SF_EXIT_USAGE;
     }
-    return tenant_add(path, name, tid, source);
+    if (api_base && !api_base_ok(api_base)) {
+        fprintf(stderr, "siemfwd tenant add: --api-base '%s' is not an https:// URL (letters, "
+                "digits and :/._-[]%% only)\n", api_base);
+        return SF_EXIT_USAGE;
+    }
+    return tenant_add(path, name, tid, source, api_base);
 }

@@ -29,7 +29,7 @@ static const char usage_text[] =
     "                                 render alerts (JSON array, API page or JSON lines)\n"
     "  state  -c FILE [--json] [--tenant NAME]\n"
     "                                 per tenant and output: state, cursor, lag, last error\n"
-    "  tenant add NAME TENANT_ID [--source graph|mde|siem] [-c FILE]\n"
+    "  tenant add NAME TENANT_ID [--source graph|mde|siem] [--api-base URL] [-c FILE]\n"
     "                                 onboard a customer: write tenants_dir/NAME.yaml,\n"
     "                                 print the admin-consent link\n"
     "  consent-url --client-id ID [--tenant T] [--redirect-uri URI]\n"

@@ -110,6 +110,27 @@ def onboarding(work, emu, certs):
                                  'tenants:\n  - {name: x, tenant_id: %s}' % t2))
     expect(L.siemfwd('tenant', 'add', 'ok', t2, '-c', nodir), 2, 'sets no tenants_dir')
 
+    # siem: the exporter is regional, so no default host: the file is refused
+    # (and removed) until --api-base names one
+    t3 = '00000000-0000-0000-0000-0000000000c3'
+    legacy = os.path.join(tdir, 'legacy.yaml')
+    expect(L.siemfwd('tenant', 'add', 'legacy', t3, '--source', 'siem', '-c', cfg), 2,
+           'source siem needs api_base', 'wdatp-alertexporter-eu.windows.com',
+           'makes the configuration invalid')
+    if os.path.exists(legacy):
+        failures.append('a refused siem tenant file was left in tenants_dir')
+    expect(L.siemfwd('tenant', 'add', 'legacy', t3, '--source', 'siem', '--api-base',
+                     'http://wdatp-alertexporter-eu.windows.com', '-c', cfg), 2,
+           "--api-base 'http://")
+    expect(L.siemfwd('tenant', 'add', 'legacy', t3, '--source', 'siem', '--api-base',
+                     'https://wdatp-alertexporter-eu.windows.com', '-c', cfg), 0,
+           'wrote %s' % legacy, 'SIEM API authorization')
+    text = open(legacy, encoding='utf-8').read() if os.path.exists(legacy) else ''
+    if 'api_base: https://wdatp-alertexporter-eu.windows.com\n' not in text:
+        failures.append('legacy.yaml lacks its api_base:\n' + text)
+    if os.path.exists(legacy):
+        os.unlink(legacy)
+
     # online: consent and permissions in place, then each failure in words
     expect(L.siemfwd('tenant', 'add', 'tenant2', t2, '-c', cfg), 0, 'wrote')
     res = L.siemfwd('check', '-c', cfg, '--online', '--tenant', 'tenant1')
