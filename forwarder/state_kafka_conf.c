@@ -129,6 +129,8 @@ static sf_err own_settings(struct kstate *ks, const struct sf_cluster_conf *cc,
     static const char *const cset[][2] = {
         { "enable.auto.commit", "false" }, { "enable.auto.offset.store", "false" },
         { "auto.offset.reset", "earliest" }, { "enable.partition.eof", "false" },
+        /* a load waits on the slowest partition: do not idle at its end */
+        { "fetch.wait.max.ms", "100" }, { "fetch.error.backoff.ms", "100" },
     };
     sf_err err = SF_OK;
 
