@@ -48,8 +48,10 @@ static sf_err copy_tenants(struct kstate *ks, const struct sf_config *cfg)
     for (size_t i = 0; i < n; i++) {
         const struct sf_tenant_conf *tc = &cfg->tenants[i];
         if (!(ks->strs[2 * i] = strdup(tc->name)) ||
-            !(ks->strs[2 * i + 1] = strdup(tc->tenant_id ? tc->tenant_id : "")))
+            !(ks->strs[2 * i + 1] = strdup(tc->tenant_id ? tc->tenant_id : ""))) {
+            free(ks->strs[2 * i]); /* kclose frees the 2 * ntenants before it */
             return SF_ERR_NOMEM;
+        }
         ks->tenants[i] = (struct ktenant){ ks->strs[2 * i], ks->strs[2 * i + 1] };
         ks->ntenants++;
     }
