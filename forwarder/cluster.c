@@ -84,16 +84,17 @@ size_t sf_cluster_count_owned(struct sf_cluster *c)
 
 /* ---- rebalance -------------------------------------------------------- */
 
-static void on_assign(struct sf_cluster *c, const rd_kafka_topic_partition_list_t *parts)
+#define LOAD_RETRY_MS 5000
+
+/* Read the cursors of parts and own their tenants. */
+static void take_over(struct sf_cluster *c, const rd_kafka_topic_partition_list_t *parts,
+                      int64_t t0)
 {
-    int64_t t0 = sf_mono_ms(), wait = 0;
+    int64_t wait = 0;
     char line[2048], errbuf[512];
     size_t nt, np = mark_tenants(c, parts);
     int unclean = 0;
 
-    atomic_fetch_add(&c->rebalances, 1);
-    c->frozen = 0; /* the group answered: whatever it assigns now is ours */
-    sf_cluster_guard_confirm(&c->guard, t0);
     describe(c, parts, line, sizeof(line), &nt);
     if (c->kstate && np) {
         sf_state_kafka_set_epoch(c->kstate, sf_now_ms());
@@ -101,10 +102,13 @@ static void on_assign(struct sf_cluster *c, const rd_kafka_topic_partition_list_
                                 sizeof(errbuf)) != SF_OK) {
             /* not owned: polling without the cursors would start over */
             sf_error(NULL, NULL, "cluster: cannot read the cursors of %s: %s; not polling "
-                     "them until the next assignment", line, errbuf);
+                     "them yet (trying again in %d s)", line, errbuf, LOAD_RETRY_MS / 1000);
+            c->retry_load_at = sf_mono_ms() + LOAD_RETRY_MS;
             return;
         }
     }
+    for (size_t i = 0; i < np; i++)
+        c->ploaded[c->pbuf[i]] = 1;
     if (unclean) {
         wait = 2 * c->heartbeat_ms;
         sf_warn(NULL, NULL, "cluster: unclean takeover (the previous owner did not release "
@@ -127,6 +131,35 @@ static void on_assign(struct sf_cluster *c, const rd_kafka_topic_partition_list_
     sf_cluster_guard_tick(&c->guard, sf_mono_ms());
     sf_info(NULL, NULL, "cluster: assigned %s: %zu tenants (owned now: %zu; takeover %lld ms)",
             line, nt, (size_t)atomic_load(&c->nowned), (long long)took);
+}
+
+static void on_assign(struct sf_cluster *c, const rd_kafka_topic_partition_list_t *parts)
+{
+    int64_t t0 = sf_mono_ms();
+    atomic_fetch_add(&c->rebalances, 1);
+    c->frozen = 0; /* the group answered: whatever it assigns now is ours */
+    sf_cluster_guard_confirm(&c->guard, t0);
+    take_over(c, parts, t0);
+}
+
+/* A load that failed: the partitions of the assignment not loaded yet. */
+static void retry_load(struct sf_cluster *c)
+{
+    rd_kafka_topic_partition_list_t *cur = NULL, *todo;
+
+    c->retry_load_at = 0;
+    if (rd_kafka_assignment(c->rk, &cur) != RD_KAFKA_RESP_ERR_NO_ERROR || !cur)
+        return;
+    todo = rd_kafka_topic_partition_list_new(cur->cnt ? cur->cnt : 1);
+    for (int i = 0; i < cur->cnt; i++) {
+        int32_t p = cur->elems[i].partition;
+        if (p >= 0 && p < c->P && !c->ploaded[p])
+            rd_kafka_topic_partition_list_add(todo, cur->elems[i].topic, p);
+    }
+    if (todo->cnt)
+        take_over(c, todo, sf_mono_ms());
+    rd_kafka_topic_partition_list_destroy(todo);
+    rd_kafka_topic_partition_list_destroy(cur);
 }
 
 static void disown(struct sf_cluster *c)
@@ -160,6 +193,8 @@ static void on_revoke(struct sf_cluster *c, const rd_kafka_topic_partition_list_
         sf_warn(NULL, NULL, "cluster: %zu revoked tenants still had records in flight after "
                 "%lld ms; their cursors stay where they are (the next owner reads those "
                 "records again)", left, (long long)c->settle_timeout_ms);
+    for (size_t i = 0; i < np; i++)
+        c->ploaded[c->pbuf[i]] = 0;
     if (c->kstate && np &&
         sf_state_kafka_release(c->kstate, c->pbuf, np, c->load_timeout_ms) != SF_OK)
         sf_warn(NULL, NULL, "cluster: could not write the released cursors of %s", line);
@@ -182,6 +217,8 @@ static void on_lost(struct sf_cluster *c, const rd_kafka_topic_partition_list_t 
     for (size_t ti = 0; ti < c->ntenants; ti++)
         if (c->mark[ti])
             c->hooks.fence(c->hooks.opaque, ti);
+    for (size_t i = 0; i < np; i++)
+        c->ploaded[c->pbuf[i]] = 0;
     if (c->kstate && np)
         sf_state_kafka_lost(c->kstate, c->pbuf, np);
     atomic_fetch_add(&c->rebalances, 1);
@@ -243,6 +280,8 @@ static void frozen(struct sf_cluster *c, int64_t gap)
     }
     /* tenants owned but not in the assignment yet are dropped too */
     memset(c->mark, 1, c->ntenants ? c->ntenants : 1);
+    memset(c->ploaded, 0, (size_t)c->P);
+    c->retry_load_at = 0;
     disown(c);
     for (size_t ti = 0; ti < c->ntenants; ti++)
         c->hooks.fence(c->hooks.opaque, ti);
@@ -269,6 +308,8 @@ static void *loop_main(void *arg)
                 sf_debug(NULL, NULL, "cluster: consumer: %s", rd_kafka_message_errstr(m));
             rd_kafka_message_destroy(m);
         }
+        if (c->retry_load_at && sf_mono_ms() >= c->retry_load_at && !c->frozen)
+            retry_load(c);
         sf_cluster_drift_tick(c, now);
     }
     return NULL;
@@ -346,6 +387,7 @@ void sf_cluster_free(struct sf_cluster *c)
     free(c->mark);
     free(c->pmark);
     free(c->pbuf);
+    free(c->ploaded);
     free(c->names);
     free(c);
 }
@@ -371,8 +413,10 @@ sf_err sf_cluster_new(const struct sf_config *cfg, const char *const *tenant_ids
     c->mark = calloc(n ? n : 1, 1);
     c->pmark = calloc((size_t)c->P, 1);
     c->pbuf = calloc((size_t)c->P, sizeof(*c->pbuf));
+    c->ploaded = calloc((size_t)c->P, 1);
     c->names = calloc(n ? n : 1, sizeof(*c->names));
-    if (!c->tpart || !c->owned_from || !c->mark || !c->pmark || !c->pbuf || !c->names)
+    if (!c->tpart || !c->owned_from || !c->mark || !c->pmark || !c->pbuf || !c->ploaded ||
+        !c->names)
         goto fail;
     for (size_t ti = 0; ti < n; ti++) {
         c->tpart[ti] = sf_cluster_partition(tenant_ids[ti], c->P);

@@ -26,6 +26,8 @@ struct sf_cluster {
                                         sf_mono_ms from which it may run */
     unsigned char *mark, *pmark;     /* scratch (loop thread): tenants, partitions */
     int32_t *pbuf;                   /* scratch: partition numbers */
+    unsigned char *ploaded;          /* loop thread: partitions whose cursors are loaded */
+    int64_t retry_load_at;           /* sf_mono_ms: retry a failed load then (0: none) */
     int64_t heartbeat_ms, session_ms, alive_ms;
     int64_t settle_timeout_ms;       /* revoke: bound on settling in-flight records */
     long load_timeout_ms;            /* reading / writing the cursors topic */
