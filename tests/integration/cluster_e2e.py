@@ -20,7 +20,8 @@ the outputs:
     it owned the tenant's partition ("cluster: assigned/revoked/lost
     partitions [..]"), and the victim's partitions are assigned to a survivor
     within session timeout + 5 s;
-  * every alert reaches some output in its final version; duplicates are
+  * every alert reaches some output in its final version, and `siemfwd state`
+    (reading the cursors topic) names each tenant's current poller as owner; duplicates are
     counted and printed, not asserted;
   * members stopped with SIGTERM exit 0 without sanitizer reports.
 Then: brokers unreachable at start -> exit 1 naming them; a member whose
@@ -264,6 +265,7 @@ def _lifecycle(r):
             r.report_window(label, t0, t1)
 
     check_delivery(r)
+    check_state_owners(r)
     for name in r.alive():
         r.members[name].terminate()
     for name, m in r.members.items():
@@ -317,6 +319,38 @@ def check_delivery(r):
         len(dups), extra, sorted(dups.items())[:3]))
     check(not missing, '%d of %d final alert versions reached no output, e.g. %s'
           % (len(missing), len(must), missing[:5]))
+
+
+def check_state_owners(r):
+    """`siemfwd state` (cluster mode: read from the cursors topic) names, for
+    every tenant, the member that polls it now as the cursor's owner (every
+    tenant got new alerts after the last rebalance, so its owner wrote)."""
+    label, t0, t1, _ = r.stable[-1]
+    got = C.pollers(C.fetch_requests([r.emu], t0), t0, time.time())
+    poller = {r.names[tid]: next(iter(w)) for tid, w in got.items() if len(w) == 1}
+    cfg = r.members[r.alive()[0]].cfg
+    seen = {}
+
+    def agree():
+        res = L.siemfwd('state', '-c', cfg, timeout=120)
+        check(res.rc == 0, 'siemfwd state in cluster mode:\n' + res.describe())
+        seen.clear()
+        for ln in res.out.splitlines()[1:]:
+            parts = ln.split()
+            if len(parts) >= 8 and parts[1] == 'out':
+                seen[parts[0]] = parts[7]
+        return all(seen.get(t) == w for t, w in poller.items())
+    try:
+        L.wait_for(agree, 60, 'siemfwd state naming the current pollers as owners', step=3)
+    except L.E2EFailure:
+        pass
+    wrong = sorted((t, seen.get(t), w) for t, w in poller.items() if seen.get(t) != w)
+    log('  siemfwd state: %d cursors, owners %s' % (
+        len(seen), dict(collections.Counter(seen.values()))))
+    check(len(poller) == len(r.names), 'the last stable period saw %d of %d tenants'
+          % (len(poller), len(r.names)))
+    check(not wrong, '%d tenants whose cursor owner in `siemfwd state` is not the member '
+          'polling them (tenant, owner, poller), e.g. %s' % (len(wrong), wrong[:5]))
 
 
 def report_cursors(r, rc):
