@@ -98,8 +98,11 @@ static void take_over(struct sf_cluster *c, const rd_kafka_topic_partition_list_
     describe(c, parts, line, sizeof(line), &nt);
     if (c->kstate && np) {
         sf_state_kafka_set_epoch(c->kstate, sf_now_ms());
-        if (sf_state_kafka_load(c->kstate, c->pbuf, np, c->load_timeout_ms, &unclean, errbuf,
-                                sizeof(errbuf)) != SF_OK) {
+        sf_cluster_guard_tick(&c->guard, sf_mono_ms());
+        sf_err lerr = sf_state_kafka_load(c->kstate, c->pbuf, np, c->load_timeout_ms,
+                                          &unclean, errbuf, sizeof(errbuf));
+        sf_cluster_guard_worked(&c->guard, sf_mono_ms()); /* a slow load is no freeze */
+        if (lerr != SF_OK) {
             /* not owned: polling without the cursors would start over */
             sf_error(NULL, NULL, "cluster: cannot read the cursors of %s: %s; not polling "
                      "them yet (trying again in %d s)", line, errbuf, LOAD_RETRY_MS / 1000);
@@ -195,9 +198,13 @@ static void on_revoke(struct sf_cluster *c, const rd_kafka_topic_partition_list_
                 "records again)", left, (long long)c->settle_timeout_ms);
     for (size_t i = 0; i < np; i++)
         c->ploaded[c->pbuf[i]] = 0;
-    if (c->kstate && np &&
-        sf_state_kafka_release(c->kstate, c->pbuf, np, c->load_timeout_ms) != SF_OK)
-        sf_warn(NULL, NULL, "cluster: could not write the released cursors of %s", line);
+    if (c->kstate && np) {
+        sf_cluster_guard_tick(&c->guard, sf_mono_ms());
+        sf_err rerr = sf_state_kafka_release(c->kstate, c->pbuf, np, c->load_timeout_ms);
+        sf_cluster_guard_worked(&c->guard, sf_mono_ms());
+        if (rerr != SF_OK)
+            sf_warn(NULL, NULL, "cluster: could not write the released cursors of %s", line);
+    }
     atomic_fetch_add(&c->rebalances, 1);
     atomic_store(&c->nowned, sf_cluster_count_owned(c));
     sf_cluster_guard_tick(&c->guard, sf_mono_ms());
@@ -299,9 +306,13 @@ static void *loop_main(void *arg)
     struct sf_cluster *c = arg;
 
     while (!atomic_load(&c->stop)) {
-        int64_t now = sf_mono_ms(), last = atomic_load(&c->guard.last_ms);
-        if (sf_cluster_guard_tick(&c->guard, now))
-            frozen(c, now - last);
+        /* a freeze found here or by a tick inside the last callback (which
+         * could not leave the group from there) */
+        sf_cluster_guard_tick(&c->guard, sf_mono_ms());
+        int64_t gap = sf_cluster_guard_take_frozen(&c->guard);
+        if (gap > 0)
+            frozen(c, gap);
+        int64_t now = sf_mono_ms();
         rd_kafka_message_t *m = rd_kafka_consumer_poll(c->rk, LOOP_POLL_MS);
         if (m) {
             if (m->err && m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF)

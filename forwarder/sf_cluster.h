@@ -41,13 +41,22 @@ struct sf_cluster_hooks {
 struct sf_cluster_guard {
     _Atomic int64_t last_ms;
     _Atomic int suspect;
+    _Atomic int64_t frozen_gap; /* > 0: a tick found a freeze not yet acted on */
     int64_t alive_ms, session_ms;
 };
 void sf_cluster_guard_init(struct sf_cluster_guard *g, int64_t now, int64_t alive_ms,
                            int64_t session_ms);
 /* One loop iteration at now; returns 1 when this tick found the gap since
- * the previous one longer than session_ms (the guard became suspect). */
+ * the previous one longer than session_ms (the guard became suspect). The
+ * freeze is also kept for sf_cluster_guard_take_frozen(), so a tick made
+ * inside a rebalance callback is acted on by the loop afterwards. */
 int sf_cluster_guard_tick(struct sf_cluster_guard *g, int64_t now);
+/* The loop's own blocking work (reading or writing the cursors topic, each
+ * bounded) ended at now: the time it took is not a freeze. */
+void sf_cluster_guard_worked(struct sf_cluster_guard *g, int64_t now);
+/* The gap of a freeze found by a tick and not yet acted on (and forget it),
+ * or 0. */
+int64_t sf_cluster_guard_take_frozen(struct sf_cluster_guard *g);
 /* 1 when fetch and delivery may act at now. */
 int sf_cluster_guard_alive(struct sf_cluster_guard *g, int64_t now);
 /* The group assigned partitions again: no longer suspect. */

@@ -68,6 +68,47 @@ static void test_guard_frozen_until_confirmed(void **state)
     assert_int_equal(sf_cluster_guard_tick(&g, 46001), 1);
 }
 
+/* A freeze noticed by a tick inside a rebalance callback (whose return
+ * value nobody there acts on) is kept for the loop: before this, such a
+ * tick left the guard suspect with nobody leaving and rejoining the group,
+ * and the instance polled nothing until some other member caused a
+ * rebalance. */
+static void test_guard_freeze_kept_for_the_loop(void **state)
+{
+    (void)state;
+    struct sf_cluster_guard g;
+    sf_cluster_guard_init(&g, 0, 2000, 3000);
+    assert_int_equal(sf_cluster_guard_take_frozen(&g), 0);
+    sf_cluster_guard_tick(&g, 100);
+    sf_cluster_guard_tick(&g, 5100); /* inside a callback: result ignored */
+    assert_false(sf_cluster_guard_alive(&g, 5100));
+    assert_int_equal(sf_cluster_guard_take_frozen(&g), 5000); /* the loop acts */
+    assert_int_equal(sf_cluster_guard_take_frozen(&g), 0);    /* once */
+    /* a confirm in between forgets it: the group assigned again */
+    sf_cluster_guard_confirm(&g, 6000);
+    sf_cluster_guard_tick(&g, 10000);
+    sf_cluster_guard_confirm(&g, 10001);
+    assert_int_equal(sf_cluster_guard_take_frozen(&g), 0);
+    assert_true(sf_cluster_guard_alive(&g, 10002));
+}
+
+/* The loop's own bounded work (a cursor load of 8 s on a busy machine) is
+ * not a freeze: the work pauses polling while it runs (alive_ms), and the
+ * loop is trusted again as soon as it ends. */
+static void test_guard_slow_work_is_no_freeze(void **state)
+{
+    (void)state;
+    struct sf_cluster_guard g;
+    sf_cluster_guard_init(&g, 0, 2000, 3000);
+    sf_cluster_guard_tick(&g, 100);
+    assert_false(sf_cluster_guard_alive(&g, 4000)); /* paused while loading */
+    sf_cluster_guard_worked(&g, 8100);
+    assert_true(sf_cluster_guard_alive(&g, 8100));
+    assert_int_equal(sf_cluster_guard_tick(&g, 8150), 0);
+    assert_int_equal(sf_cluster_guard_take_frozen(&g), 0);
+    assert_true(sf_cluster_guard_alive(&g, 8200));
+}
+
 /* ---- fence and adopt on a real runner ---------------------------------- */
 
 static struct {
@@ -226,6 +267,8 @@ int main(void)
         cmocka_unit_test(test_guard_alive_while_ticking),
         cmocka_unit_test(test_guard_stalled_loop_stops_work),
         cmocka_unit_test(test_guard_frozen_until_confirmed),
+        cmocka_unit_test(test_guard_freeze_kept_for_the_loop),
+        cmocka_unit_test(test_guard_slow_work_is_no_freeze),
         cmocka_unit_test_setup_teardown(test_fence_and_adopt, setup_runner, teardown_runner),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
