@@ -12,7 +12,7 @@
 #include "sf_alert_reader.h"
 #include "sf_format.h"
 
-static const char *const tmpl =
+static const char tmpl[] =
     "{\"@odata.type\":\"#microsoft.graph.security.alert\",\"id\":\"da6375512276775608%02d_-96144%04d\","
     "\"providerAlertId\":\"da637551227677560813_-961444813\",\"incidentId\":\"2828%d\",\"status\":\"new\","
     "\"severity\":\"%s\",\"classification\":\"unknown\",\"determination\":\"unknown\","
