@@ -12,6 +12,7 @@
 #include "sf_config.h"
 #include "sf_pipeline.h"
 #include "sf_redact.h"
+#include "sf_state_kafka.h"
 #include "sf_status.h"
 #include "sf_utf8.h"
 
@@ -23,6 +24,9 @@ struct row {
     size_t ti, oi;                  /* pipeline indices (running only) */
     int has_cursor;
     struct sf_cursor c;
+    /* cluster mode, from the cursors topic (siemfwd state --json) */
+    int cluster, released;
+    char owner[128];
     /* running only */
     int rt;
     int auth_failed;
@@ -414,6 +418,14 @@ static void write_row(struct sf_buf *b, const struct row *r, const struct outsna
         sf_buf_printf(b, "%llu", (unsigned long long)r->fetched);
     else
         sf_buf_adds(b, "null");
+    if (r->cluster) { /* who wrote the cursor last, and whether it let go */
+        put_key(b, "owner", &first);
+        if (r->owner[0])
+            sf_status_json_string(b, r->owner);
+        else
+            sf_buf_adds(b, "null");
+        put_bool(b, "released", r->released, &first);
+    }
     sf_buf_addc(b, '}');
 }
 
@@ -574,6 +586,13 @@ sf_err sf_status_store_json(const struct sf_config *cfg, struct sf_state *st,
     if (t.err) {
         err = t.err;
         goto out;
+    }
+    for (size_t i = 0; cfg->cluster.enabled && st && i < t.n; i++) {
+        struct row *r = &t.rows[i];
+        r->cluster = 1;
+        if (sf_state_kafka_owner(st, r->tenant, r->output, r->owner, sizeof(r->owner),
+                                 &r->released, NULL) != 0)
+            r->owner[0] = '\0';
     }
     classify_rows(&t, cfg, outs, now_ms);
     err = write_doc(out, cfg, "state_store", &t, outs, cfg->n_outputs, now_ms);

@@ -18,6 +18,7 @@ cursors and the operator's views are looked at):
 Env: SIEMFWD, SF_SOURCE_DIR, SF_TOOLS_DIR (set by ctest). Stdlib only.
 """
 
+import json
 import os
 import re
 import shutil
@@ -177,6 +178,15 @@ def main():
         check(rows and all(re.search(r' (alpha|bravo) \(released\) ', ln) for ln in rows),
               'every cursor owned by alpha or bravo and released after SIGTERM:\n' + r.out)
         log('siemfwd state: %d cursors, each with its owner, released' % len(rows))
+        r = L.siemfwd('state', '--json', '-c', cfg_a)
+        doc = json.loads(r.out) if r.rc == 0 else {}
+        pairs = [p for p in doc.get('pairs', []) if p.get('cursor')]
+        check(len(pairs) == len(rows) and
+              all(p.get('owner') in ('alpha', 'bravo') and p.get('released') is True
+                  for p in pairs),
+              'siemfwd state --json: each cursor with "owner" and "released"\n' +
+              r.describe())
+        log('siemfwd state --json: %d pairs with owner and released' % len(pairs))
         ok = True
     finally:
         for p in procs:
