@@ -18,7 +18,6 @@
 #include "sf_log.h"
 #include "sf_notify_policy.h"
 #include "sf_notify_render.h"
-#include "sf_portal_link.h"
 #include "sf_state_notify.h"
 
 #define DIGEST_MAX_ITEMS 2000
@@ -374,7 +373,7 @@ static int event_view(json_object *rec, const char *tenant, const char *tenant_i
     v->category = str_of(rec, "category");
     v->description = str_of(rec, "description");
     v->created = str_of(rec, "createdDateTime");
-    sf_portal_link(v->link, sizeof(v->link), NULL, v->id, v->tenant_id);
+    v->link[0] = '\0'; /* an event is siemfwd's, not a Defender alert: no portal page */
     return 0;
 }
 

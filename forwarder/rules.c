@@ -56,14 +56,6 @@ static const struct sf_conf_entry rule_table[] = {
 };
 #undef R
 
-int sf_rules_severity_rank(const char *severity)
-{
-    for (int i = 0; severity && severities[i]; i++)
-        if (strcasecmp(severity, severities[i]) == 0)
-            return i + 1;
-    return 0;
-}
-
 static int in_list(const struct sf_strlist *l, const char *s, int nocase)
 {
     for (size_t i = 0; s && i < l->n; i++)
@@ -167,7 +159,7 @@ static sf_err compile_one(struct rule *ru, const struct sf_node *item, const cha
     err = sf_conf_bind(item, kpath, rule_table, NULL, &ru->c, errs);
     if (err)
         return err;
-    ru->min_rank = sf_rules_severity_rank(ru->c.min_severity);
+    ru->min_rank = sf_sev_rank_of(ru->c.min_severity); /* the views' own ranks */
     check_status(&ru->c, item, kpath, errs, &err);
     if (!err)
         err = describe(ru);

@@ -37,8 +37,4 @@ const char *sf_rules_key(const struct sf_rules *r, size_t i);
 /* Conditions of rule i as text, "min_severity=high status=new" ("every
  * alert" when it has none). Borrowed from r. */
 const char *sf_rules_describe(const struct sf_rules *r, size_t i);
-
-/* Severity rank: 1 informational, 2 low, 3 medium, 4 high; 0 for absent or
- * unknown values (which no min_severity admits). Case-insensitive. */
-int sf_rules_severity_rank(const char *severity);
 #endif

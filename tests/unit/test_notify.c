@@ -405,6 +405,7 @@ struct fake {
     size_t digest_n[8];
     char digest_ids[8][256];
     char event_text[256];       /* the last event's description */
+    char event_link[256];       /* the last event's "link" ("" when absent) */
     enum sf_verdict next;       /* verdict of the next message */
     uint64_t vid[64];
     enum sf_verdict vv[64];
@@ -447,6 +448,8 @@ static void f_take(struct fake *f, json_object *doc)
     } else if (strcmp(type, "event") == 0) {
         assert_true(json_object_object_get_ex(doc, "alert", &alert));
         snprintf(f->event_text, sizeof(f->event_text), "%s", member(alert, "description"));
+        const char *link = member(doc, "link"); /* NULL: "link": null */
+        snprintf(f->event_link, sizeof(f->event_link), "%s", link ? link : "");
         f->events++;
     } else {
         assert_string_equal(type, "alert");
@@ -732,12 +735,15 @@ static void test_policy_events(void **state)
     fake_now = (int64_t)time(NULL) * 1000;
     rig_start(&r, "flood: {max: 1, per: 10m}\n");
     const char *ev = "{\"siemfwd_event\":\"output_down\",\"id\":\"e1\",\"title\":\"Down\","
-                     "\"severity\":\"high\",\"description\":\"d\"}";
+                     "\"severity\":\"high\",\"description\":\"d\",\"tenant\":{\"name\":"
+                     "\"contoso\",\"id\":\"0d1f6a2e-1111-4c3b-9c64-6f3e2a9b1c01\"}}";
     struct sf_msg m = { ev, strlen(ev), "contoso", NULL, "event", 0, 1, SF_MSG_EVENT, NULL };
     r.o.type->send(&r.o, &m, 1);
     m.id = 2;
     r.o.type->send(&r.o, &m, 1);                /* over the limit: dropped, counted */
     assert_int_equal(r.f.events, 1);
+    /* an event is no Defender alert: no portal link made from its id */
+    assert_string_equal(r.f.event_link, "");
     assert_int_equal(r.f.vv[1], SF_V_DELIVERED);
     fake_now += 10 * 60 * 1000;
     m.id = 3;

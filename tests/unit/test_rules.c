@@ -165,12 +165,12 @@ static void test_absent_rules_match_everything(void **state)
 
 static void test_helpers(void **state)
 {
-    assert_int_equal(sf_rules_severity_rank("informational"), 1);
-    assert_int_equal(sf_rules_severity_rank("LOW"), 2);
-    assert_int_equal(sf_rules_severity_rank("Medium"), 3);
-    assert_int_equal(sf_rules_severity_rank("high"), 4);
-    assert_int_equal(sf_rules_severity_rank("UnSpecified"), 0);
-    assert_int_equal(sf_rules_severity_rank(NULL), 0);
+    assert_int_equal(sf_sev_rank_of("informational"), 1);
+    assert_int_equal(sf_sev_rank_of("LOW"), 2);
+    assert_int_equal(sf_sev_rank_of("Medium"), 3);
+    assert_int_equal(sf_sev_rank_of("high"), 4);
+    assert_int_equal(sf_sev_rank_of("UnSpecified"), 0);
+    assert_int_equal(sf_sev_rank_of(NULL), 0);
 }
 
 static void test_errors(void **state)
