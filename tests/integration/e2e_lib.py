@@ -266,7 +266,7 @@ def write_config(workdir, emu, certs, tenants, outputs, formats=None, name='siem
     cfg = {'state_dir': os.path.join(workdir, 'state'), 'poll_interval': '2s',
            'log_level': 'info', 'organization': 'E2E Test MSSP'}
     cfg.update(top)
-    cfg['http'] = {'ca_file': certs['ca.crt'], 'timeout': '20s', 'max_parallel': 8}
+    cfg['http'] = {'tls': {'ca_file': certs['ca.crt']}, 'timeout': '20s', 'max_parallel': 8}
     cfg['tenant_defaults'] = {'client_id': CLIENT_ID, 'client_secret': SECRET,
                               'authority': emu.url, 'start_from': '3h', 'overlap': '5m',
                               'settle': '1s'}
