@@ -57,7 +57,8 @@ sf_err sf_state_kafka_release(struct sf_state *st, const int32_t *parts, size_t 
 void sf_state_kafka_lost(struct sf_state *st, const int32_t *parts, size_t n);
 
 /* For `siemfwd state`: owner and released flag of a key's last record
- * (owner into buf; "" if unknown). 0 if found. */
+ * (owner into buf; "" if unknown). 0 if found; -1 also for a store of
+ * another backend. */
 int sf_state_kafka_owner(struct sf_state *st, const char *tenant, const char *output,
                          char *owner, size_t n, int *released, int64_t *epoch);
 

@@ -207,9 +207,11 @@ int sf_state_kafka_owner(struct sf_state *base, const char *tenant, const char *
     char key[512];
     int rc = -1;
 
-    snprintf(key, sizeof(key), "%s/%s", tenant, output);
     if (n)
         owner[0] = '\0';
+    if (!base || strcmp(base->ops->name, "kafka") != 0)
+        return -1; /* another backend's store: no owners there */
+    snprintf(key, sizeof(key), "%s/%s", tenant, output);
     pthread_mutex_lock(&ks->lock);
     struct kcur *k = kmap_get(&ks->map, key);
     if (k) {

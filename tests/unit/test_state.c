@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 
 #include "sf_state.h"
+#include "sf_state_kafka.h"
 #include "state_sqlite.h"
 
 static char dir[256];
@@ -37,6 +38,11 @@ static void test_cursor_lifecycle(void **unused)
 
     assert_int_equal(sf_state_cursor(st, "contoso", "splunk", &c), SF_OK);
     assert_int_equal(c.watermark_ms, -1);
+    /* owners are the Kafka backend's: asked of SQLite, "none", not a crash */
+    char owner[16] = "x";
+    assert_int_equal(sf_state_kafka_owner(st, "contoso", "splunk", owner, sizeof(owner), NULL,
+                                          NULL), -1);
+    assert_string_equal(owner, "");
 
     struct sf_seen items[] = { { "a1", 1000, 0 }, { "a2", 2000, 0 }, { "a3", 2500, 1 } };
     assert_int_equal(sf_state_mark(st, "contoso", "splunk", items, 3), SF_OK);
