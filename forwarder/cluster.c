@@ -248,9 +248,12 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
         else
             rd_kafka_assign(rk, parts);
     } else {
+        /* a revoke that arrives first thing after a freeze (SIGCONT inside
+         * consumer_poll) must see it: tick before choosing */
+        sf_cluster_guard_tick(&c->guard, sf_mono_ms());
         if (rd_kafka_assignment_lost(rk))
             on_lost(c, parts, "assignment lost: the group moved on without this instance");
-        else if (c->frozen)
+        else if (c->frozen || atomic_load(&c->guard.suspect))
             on_lost(c, parts, "this instance was frozen longer than its session");
         else
             on_revoke(c, parts);
