@@ -589,10 +589,9 @@ sf_err sf_status_store_json(const struct sf_config *cfg, struct sf_state *st,
     }
     for (size_t i = 0; cfg->cluster.enabled && st && i < t.n; i++) {
         struct row *r = &t.rows[i];
-        r->cluster = 1;
-        if (sf_state_kafka_owner(st, r->tenant, r->output, r->owner, sizeof(r->owner),
-                                 &r->released, NULL) != 0)
-            r->owner[0] = '\0';
+        r->cluster = 1; /* not found: owner stays "" (null in the JSON) */
+        sf_state_kafka_owner(st, r->tenant, r->output, r->owner, sizeof(r->owner),
+                             &r->released, NULL);
     }
     classify_rows(&t, cfg, outs, now_ms);
     err = write_doc(out, cfg, "state_store", &t, outs, cfg->n_outputs, now_ms);
